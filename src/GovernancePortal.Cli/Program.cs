@@ -1,0 +1,3 @@
+using GovernancePortal.Cli;
+
+return await GpCommand.RunAsync(args, Console.Out, Console.Error);

@@ -1,0 +1,61 @@
+using System.Data.Common;
+using Dapper;
+using GovernancePortal.Data;
+
+namespace GovernancePortal.Audit;
+
+/// <summary>Appends hash-chained events. Call inside the unit of work whose action it records.</summary>
+public sealed class AuditLog(SqlDialect dialect, TimeProvider time)
+{
+    private const string Head = "SELECT seq AS Seq, hash AS Hash FROM audit_events ORDER BY seq DESC LIMIT 1";
+
+    private const string Insert = """
+        INSERT INTO audit_events (seq, occurred_at, actor, actor_roles, action, subject_id, program, purpose, detail, record_count, prev_hash, hash)
+        VALUES (@Seq, @OccurredAt, @Actor, @ActorRoles, @Action, @SubjectId, @Program, @Purpose, @Detail, @RecordCount, @PrevHash, @Hash)
+        """;
+
+    private const string ReadRange = """
+        SELECT seq AS Seq, occurred_at AS OccurredAt, actor AS Actor, actor_roles AS ActorRoles, action AS Action,
+               subject_id AS SubjectId, program AS Program, purpose AS Purpose, detail AS Detail,
+               record_count AS RecordCount, prev_hash AS PrevHash, hash AS Hash
+        FROM audit_events
+        WHERE seq >= @From AND seq <= @To
+        ORDER BY seq
+        """;
+
+    /// <summary>
+    /// The chain lock is held until <paramref name="transaction"/> ends, so seq has no gaps and each
+    /// event's prevHash is its predecessor's hash even with writers on several nodes.
+    /// </summary>
+    public async Task<AuditEvent> AppendAsync(DbConnection connection, DbTransaction transaction, AuditEntry entry)
+    {
+        await dialect.LockAsync(connection, transaction, LockName.AuditChain);
+        var head = await connection.QuerySingleOrDefaultAsync<ChainHead>(Head, transaction: transaction);
+        var stored = new AuditEvent
+        {
+            Seq = (head?.Seq ?? 0) + 1,
+            OccurredAt = StoredTime.Normalize(time.GetUtcNow()),
+            Actor = entry.Actor,
+            ActorRoles = AuditChain.JoinRoles(entry.ActorRoles),
+            Action = entry.Action,
+            SubjectId = entry.SubjectId,
+            Program = entry.Program,
+            Purpose = entry.Purpose,
+            Detail = entry.Detail,
+            RecordCount = entry.RecordCount,
+            PrevHash = head?.Hash ?? AuditChain.GenesisHash,
+        };
+        stored = stored with { Hash = AuditChain.ComputeHash(stored) };
+        await connection.ExecuteAsync(Insert, stored, transaction);
+        return stored;
+    }
+
+    public static async Task<IReadOnlyList<AuditEvent>> ReadAsync(DbConnection connection, long from, long to) =>
+        (await connection.QueryAsync<AuditEvent>(ReadRange, new { From = from, To = to })).ToList();
+
+    private sealed record ChainHead
+    {
+        public long Seq { get; init; }
+        public string Hash { get; init; } = "";
+    }
+}

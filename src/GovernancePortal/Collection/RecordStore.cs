@@ -1,0 +1,77 @@
+using System.Data.Common;
+using Dapper;
+using GovernancePortal.Crypto;
+using GovernancePortal.Data;
+
+namespace GovernancePortal.Collection;
+
+public sealed record NewRecord(long ProgramId, long CategoryId, long SubjectId, DateTimeOffset CapturedAt, string PayloadJson, long? CollectorId = null);
+
+/// <summary>A record with its payload opened; <see cref="Payload"/> is null once its data key was destroyed.</summary>
+public sealed record OpenedRecord(long Id, long ProgramId, long CategoryId, long SubjectId, DateTimeOffset CapturedAt, DateTimeOffset ReceivedAt, string? Payload);
+
+/// <summary>Stores and reads encrypted records. Writes run inside the caller's transaction.</summary>
+public sealed class RecordStore(DataKeyStore keys, TimeProvider time)
+{
+    private const string Insert = """
+        INSERT INTO records (program_id, category_id, subject_id, collector_id, data_key_id, captured_at, received_at, nonce, payload)
+        VALUES (@ProgramId, @CategoryId, @SubjectId, @CollectorId, @DataKeyId, @CapturedAt, @ReceivedAt, @Nonce, @Payload)
+        """;
+
+    private const string BySubject = """
+        SELECT id AS Id, program_id AS ProgramId, category_id AS CategoryId, subject_id AS SubjectId, data_key_id AS DataKeyId,
+               captured_at AS CapturedAt, received_at AS ReceivedAt, nonce AS Nonce, payload AS Payload
+        FROM records
+        WHERE subject_id = @SubjectId AND program_id = @ProgramId
+        ORDER BY captured_at DESC, id DESC
+        LIMIT @Limit
+        """;
+
+    public async Task AddAsync(DbConnection connection, DbTransaction transaction, IEnumerable<NewRecord> records)
+    {
+        var receivedAt = StoredTime.Normalize(time.GetUtcNow());
+        var keyCache = new Dictionary<DataKeyScope, DataKey>();
+        foreach (var record in records)
+        {
+            var scope = new DataKeyScope(record.SubjectId, record.ProgramId, record.CategoryId);
+            if (!keyCache.TryGetValue(scope, out var key))
+                keyCache[scope] = key = await keys.GetOrCreateAsync(connection, transaction, scope);
+            var capturedAt = StoredTime.Normalize(record.CapturedAt);
+            var (nonce, sealedPayload) = RecordPayloads.Seal(key, capturedAt, record.PayloadJson);
+            await connection.ExecuteAsync(Insert, new
+            {
+                record.ProgramId,
+                record.CategoryId,
+                record.SubjectId,
+                record.CollectorId,
+                DataKeyId = key.Id,
+                CapturedAt = capturedAt,
+                ReceivedAt = receivedAt,
+                Nonce = nonce,
+                Payload = sealedPayload,
+            }, transaction);
+        }
+    }
+
+    /// <summary>The newest records of one subject in one program, opened. For the subject's own view only.</summary>
+    public async Task<IReadOnlyList<OpenedRecord>> NewestForSubjectAsync(DbConnection connection, long subjectId, long programId, int limit)
+    {
+        var rows = (await connection.QueryAsync<SealedRow>(BySubject, new { SubjectId = subjectId, ProgramId = programId, Limit = limit })).ToList();
+        var liveKeys = await keys.GetManyAsync(connection, rows.Select(r => r.DataKeyId));
+        return rows.Select(row => new OpenedRecord(row.Id, row.ProgramId, row.CategoryId, row.SubjectId, row.CapturedAt, row.ReceivedAt,
+            liveKeys.TryGetValue(row.DataKeyId, out var key) ? RecordPayloads.Open(key, row.CapturedAt, row.Nonce, row.Payload) : null)).ToList();
+    }
+
+    private sealed record SealedRow
+    {
+        public long Id { get; init; }
+        public long ProgramId { get; init; }
+        public long CategoryId { get; init; }
+        public long SubjectId { get; init; }
+        public long DataKeyId { get; init; }
+        public DateTimeOffset CapturedAt { get; init; }
+        public DateTimeOffset ReceivedAt { get; init; }
+        public byte[] Nonce { get; init; } = [];
+        public byte[] Payload { get; init; } = [];
+    }
+}

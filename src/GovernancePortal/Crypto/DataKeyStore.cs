@@ -1,0 +1,106 @@
+using System.Data.Common;
+using System.Security.Cryptography;
+using Dapper;
+
+namespace GovernancePortal.Crypto;
+
+/// <summary>
+/// Envelope encryption: a data key per subject, program and category, stored wrapped by the master
+/// key. Destroying a scope's key makes every payload sealed with it unreadable (crypto-shredding).
+/// </summary>
+public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
+{
+    private const string FindLive = """
+        SELECT id AS Id, wrapped_key AS WrappedKey, master_key_id AS MasterKeyId
+        FROM data_keys
+        WHERE subject_id = @SubjectId AND program_id = @ProgramId AND category_id = @CategoryId AND destroyed_at IS NULL
+        """;
+
+    private const string InsertIfAbsent = """
+        INSERT INTO data_keys (subject_id, program_id, category_id, wrapped_key, master_key_id, created_at)
+        VALUES (@SubjectId, @ProgramId, @CategoryId, @WrappedKey, @MasterKeyId, @CreatedAt)
+        ON CONFLICT (subject_id, program_id, category_id) WHERE destroyed_at IS NULL DO NOTHING
+        """;
+
+    private const string FindByIds = """
+        SELECT id AS Id, subject_id AS SubjectId, program_id AS ProgramId, category_id AS CategoryId,
+               wrapped_key AS WrappedKey, master_key_id AS MasterKeyId
+        FROM data_keys
+        WHERE id IN @Ids AND destroyed_at IS NULL
+        """;
+
+    private const string Destroy = """
+        UPDATE data_keys SET wrapped_key = NULL, master_key_id = NULL, destroyed_at = @Now
+        WHERE subject_id = @SubjectId AND program_id = @ProgramId AND (@CategoryId IS NULL OR category_id = @CategoryId)
+          AND destroyed_at IS NULL
+        """;
+
+    /// <summary>The live key of a scope, created on first use. Call inside the write transaction that stores the payload.</summary>
+    public async Task<DataKey> GetOrCreateAsync(DbConnection connection, DbTransaction transaction, DataKeyScope scope)
+    {
+        var row = await connection.QuerySingleOrDefaultAsync<WrappedRow>(FindLive, scope.ToParameters(), transaction);
+        if (row is null)
+        {
+            var key = RandomNumberGenerator.GetBytes(32);
+            await connection.ExecuteAsync(InsertIfAbsent, new
+            {
+                scope.SubjectId,
+                scope.ProgramId,
+                scope.CategoryId,
+                WrappedKey = Wrap(ring.Current, key, scope),
+                MasterKeyId = ring.Current.Id,
+                CreatedAt = time.GetUtcNow(),
+            }, transaction);
+            row = await connection.QuerySingleAsync<WrappedRow>(FindLive, scope.ToParameters(), transaction);
+        }
+        return new DataKey(row.Id, scope, Unwrap(row.WrappedKey, row.MasterKeyId, scope));
+    }
+
+    /// <summary>The live keys among <paramref name="ids"/>; destroyed keys are simply absent.</summary>
+    public async Task<IReadOnlyDictionary<long, DataKey>> GetManyAsync(DbConnection connection, IEnumerable<long> ids, DbTransaction? transaction = null)
+    {
+        var distinct = ids.Distinct().ToArray();
+        if (distinct.Length == 0)
+            return new Dictionary<long, DataKey>();
+        var rows = await connection.QueryAsync<ScopedRow>(FindByIds, new { Ids = distinct }, transaction);
+        return rows.ToDictionary(
+            row => row.Id,
+            row =>
+            {
+                var scope = new DataKeyScope(row.SubjectId, row.ProgramId, row.CategoryId);
+                return new DataKey(row.Id, scope, Unwrap(row.WrappedKey, row.MasterKeyId, scope));
+            });
+    }
+
+    /// <summary>Destroys the live keys of a subject in a program (or one category of it). Returns how many.</summary>
+    public Task<int> DestroyAsync(DbConnection connection, DbTransaction transaction, long subjectId, long programId, long? categoryId) =>
+        connection.ExecuteAsync(Destroy, new { SubjectId = subjectId, ProgramId = programId, CategoryId = categoryId, Now = time.GetUtcNow() }, transaction);
+
+    internal static byte[] Wrap(MasterKey master, byte[] key, DataKeyScope scope)
+    {
+        var (nonce, sealedKey) = Aead.Seal(master.Bytes, key, scope.WrapAssociatedData());
+        return [.. nonce, .. sealedKey];
+    }
+
+    internal byte[] Unwrap(byte[] wrapped, string masterKeyId, DataKeyScope scope) =>
+        Aead.Open(ring.Find(masterKeyId).Bytes, wrapped.AsSpan(0, Aead.NonceSize), wrapped.AsSpan(Aead.NonceSize), scope.WrapAssociatedData());
+
+    internal record WrappedRow
+    {
+        public long Id { get; init; }
+        public byte[] WrappedKey { get; init; } = [];
+        public string MasterKeyId { get; init; } = "";
+    }
+
+    internal sealed record ScopedRow : WrappedRow
+    {
+        public long SubjectId { get; init; }
+        public long ProgramId { get; init; }
+        public long CategoryId { get; init; }
+    }
+}
+
+internal static class DataKeyScopeParameters
+{
+    public static object ToParameters(this DataKeyScope scope) => new { scope.SubjectId, scope.ProgramId, scope.CategoryId };
+}

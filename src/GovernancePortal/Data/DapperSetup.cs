@@ -1,0 +1,57 @@
+using System.Data;
+using System.Globalization;
+using Dapper;
+using Microsoft.Data.Sqlite;
+
+namespace GovernancePortal.Data;
+
+/// <summary>
+/// Times travel as <see cref="DateTimeOffset"/> in UTC. SQLite stores them as fixed-width ISO-8601
+/// text (so text order is time order); PostgreSQL as timestamptz.
+/// </summary>
+internal static class DapperSetup
+{
+    private static int _registered;
+
+    public static void EnsureRegistered()
+    {
+        if (Interlocked.Exchange(ref _registered, 1) == 1)
+            return;
+        // Dapper maps DateTimeOffset itself unless the built-in mapping is removed first.
+        SqlMapper.RemoveTypeMap(typeof(DateTimeOffset));
+        SqlMapper.RemoveTypeMap(typeof(DateTimeOffset?));
+        SqlMapper.AddTypeHandler(new UtcTimeHandler());
+    }
+
+    public const string SqliteTimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
+
+    public static string ToSqliteText(DateTimeOffset value) =>
+        value.UtcDateTime.ToString(SqliteTimeFormat, CultureInfo.InvariantCulture);
+
+    public static object ToParameterValue(IDbDataParameter parameter, DateTimeOffset value)
+    {
+        if (parameter is SqliteParameter)
+        {
+            parameter.DbType = DbType.String;
+            return ToSqliteText(value);
+        }
+        parameter.DbType = DbType.DateTime;
+        return value.UtcDateTime;
+    }
+
+    public static DateTimeOffset FromDatabase(object value) => value switch
+    {
+        DateTimeOffset offset => offset.ToUniversalTime(),
+        DateTime time => new DateTimeOffset(DateTime.SpecifyKind(time, DateTimeKind.Utc)),
+        string text => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal),
+        _ => throw new DataException($"Cannot read a time from a {value.GetType().Name}."),
+    };
+
+    private sealed class UtcTimeHandler : SqlMapper.TypeHandler<DateTimeOffset>
+    {
+        public override void SetValue(IDbDataParameter parameter, DateTimeOffset value) =>
+            parameter.Value = ToParameterValue(parameter, value);
+
+        public override DateTimeOffset Parse(object value) => FromDatabase(value);
+    }
+}

@@ -1,0 +1,34 @@
+using GovernancePortal.Audit;
+using GovernancePortal.Collection;
+using GovernancePortal.Crypto;
+using GovernancePortal.Data;
+using GovernancePortal.Demo;
+using GovernancePortal.Programs;
+using GovernancePortal.Subjects;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace GovernancePortal;
+
+public static class PortalServices
+{
+    /// <summary>Registers the library: data access, encryption, features. Shared by the web host, gp and the tests.</summary>
+    public static IServiceCollection AddPortalCore(this IServiceCollection services, PortalSettings settings)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(settings);
+        services.AddSingleton(settings.Database);
+        services.AddSingleton(settings.MasterKeys);
+        services.AddSingleton<ConnectionFactory>();
+        services.AddSingleton(provider => provider.GetRequiredService<ConnectionFactory>().Dialect);
+        services.AddSingleton<SchemaMigrator>();
+        services.AddSingleton<DataKeyStore>();
+        services.AddSingleton<MasterKeyRotation>();
+        services.AddSingleton<RecordStore>();
+        services.AddSingleton<AuditLog>();
+        services.AddSingleton<SubjectDirectory>();
+        services.AddSingleton<ProgramRegister>();
+        services.AddSingleton<DemoData>();
+        return services;
+    }
+}

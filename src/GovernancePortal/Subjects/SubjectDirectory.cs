@@ -1,0 +1,93 @@
+using System.Data.Common;
+using Dapper;
+using GovernancePortal.Data;
+
+namespace GovernancePortal.Subjects;
+
+/// <summary>
+/// Subjects are the people data is collected about. Everyone who signs in is one; a subject first
+/// seen by a collector (by email) is linked to its identity-provider id at that person's first sign-in.
+/// </summary>
+public sealed class SubjectDirectory(ConnectionFactory connections, TimeProvider time)
+{
+    private const string Columns = """
+        id AS Id, external_id AS ExternalId, email AS Email, display_name AS DisplayName,
+        created_at AS CreatedAt, last_sign_in_at AS LastSignInAt
+        """;
+
+    private const string ByExternalId = $"SELECT {Columns} FROM subjects WHERE external_id = @ExternalId";
+    private const string ByEmail = $"SELECT {Columns} FROM subjects WHERE email = @Email";
+    private const string ById = $"SELECT {Columns} FROM subjects WHERE id = @Id";
+
+    private const string UpdateSignIn = """
+        UPDATE subjects SET external_id = @ExternalId, email = @Email, display_name = @DisplayName, last_sign_in_at = @Now
+        WHERE id = @Id
+        """;
+
+    private const string Insert = """
+        INSERT INTO subjects (external_id, email, display_name, created_at, last_sign_in_at)
+        VALUES (@ExternalId, @Email, @DisplayName, @Now, @LastSignInAt)
+        RETURNING id
+        """;
+
+    public static string NormalizeEmail(string email) => email.Trim().ToLowerInvariant();
+
+    /// <summary>Creates or updates the subject of a signed-in person and returns it.</summary>
+    public async Task<Subject> RecordSignInAsync(SignedInPerson person, CancellationToken cancellationToken = default)
+    {
+        if (string.IsNullOrWhiteSpace(person.ExternalId))
+            throw new SubjectProblem("The identity provider sent no subject identifier.");
+        if (string.IsNullOrWhiteSpace(person.Email))
+            throw new SubjectProblem("The identity provider sent no email address; the portal needs one to find your data.");
+
+        var email = NormalizeEmail(person.Email);
+        var name = string.IsNullOrWhiteSpace(person.DisplayName) ? email : person.DisplayName.Trim();
+        var now = time.GetUtcNow();
+
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
+        var existing = await connection.QuerySingleOrDefaultAsync<Subject>(ByExternalId, new { person.ExternalId }, transaction)
+            ?? await connection.QuerySingleOrDefaultAsync<Subject>(ByEmail, new { Email = email }, transaction);
+
+        long id;
+        if (existing is null)
+        {
+            id = await connection.ExecuteScalarAsync<long>(Insert,
+                new { person.ExternalId, Email = email, DisplayName = name, Now = now, LastSignInAt = (DateTimeOffset?)now }, transaction);
+        }
+        else
+        {
+            if (existing.ExternalId is not null && existing.ExternalId != person.ExternalId)
+                throw new SubjectProblem("This email address belongs to another account at the identity provider.");
+            var emailOwner = existing.Email == email ? null
+                : await connection.QuerySingleOrDefaultAsync<Subject>(ByEmail, new { Email = email }, transaction);
+            if (emailOwner is not null)
+                throw new SubjectProblem("Your new email address is already held by another subject; ask a privacy officer to merge them.");
+            id = existing.Id;
+            await connection.ExecuteAsync(UpdateSignIn, new { Id = id, person.ExternalId, Email = email, DisplayName = name, Now = now }, transaction);
+        }
+        var subject = await connection.QuerySingleAsync<Subject>(ById, new { Id = id }, transaction);
+        await transaction.CommitAsync(cancellationToken);
+        return subject;
+    }
+
+    /// <summary>Finds or creates a subject known only by email (a collector's first record about them), inside the caller's transaction.</summary>
+    public async Task<long> EnsureByEmailAsync(DbConnection connection, DbTransaction transaction, string email, string? displayName = null)
+    {
+        var normalized = NormalizeEmail(email);
+        var existing = await connection.QuerySingleOrDefaultAsync<Subject>(ByEmail, new { Email = normalized }, transaction);
+        if (existing is not null)
+            return existing.Id;
+        return await connection.ExecuteScalarAsync<long>(Insert,
+            new { ExternalId = (string?)null, Email = normalized, DisplayName = displayName ?? normalized, Now = time.GetUtcNow(), LastSignInAt = (DateTimeOffset?)null }, transaction);
+    }
+
+    public async Task<Subject?> FindByExternalIdAsync(string externalId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<Subject>(ByExternalId, new { ExternalId = externalId });
+    }
+}
+
+/// <summary>A sign-in that cannot be matched to a subject safely; the message is shown to the person.</summary>
+public sealed class SubjectProblem(string message) : Exception(message);
