@@ -54,9 +54,14 @@ public static class GpCommand
             await error.WriteLineAsync($"gp: {problem.Message}");
             return 2;
         }
+        catch (DatabaseUnavailable unavailable)
+        {
+            await error.WriteLineAsync($"gp: {unavailable.Message}");
+            return 3;
+        }
         catch (DbException exception)
         {
-            await error.WriteLineAsync($"gp: the database is not reachable or refused the command: {exception.Message}");
+            await error.WriteLineAsync($"gp: the database refused the command: {exception.Message}");
             return 3;
         }
     }

@@ -3,6 +3,7 @@ using GovernancePortal.Collection;
 using GovernancePortal.Crypto;
 using GovernancePortal.Data;
 using GovernancePortal.Demo;
+using GovernancePortal.Grants;
 using GovernancePortal.Programs;
 using GovernancePortal.Subjects;
 using Microsoft.Extensions.DependencyInjection;
@@ -28,6 +29,9 @@ public static class PortalServices
         services.AddSingleton<AuditLog>();
         services.AddSingleton<SubjectDirectory>();
         services.AddSingleton<ProgramRegister>();
+        services.AddSingleton<MyDataSummary>();
+        services.AddSingleton<GrantQueries>();
+        services.AddSingleton<AuditSearch>();
         services.AddSingleton<DemoData>();
         return services;
     }

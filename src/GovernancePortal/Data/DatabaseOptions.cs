@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Npgsql;
 
 namespace GovernancePortal.Data;
 
@@ -36,6 +37,22 @@ public sealed record DatabaseOptions(DatabaseProvider Provider, string Connectio
         if (provider == DatabaseProvider.Sqlite)
             connectionString = SqliteFiles.AnchorDataSource(connectionString, dataFolder);
         return new DatabaseOptions(provider, connectionString);
+    }
+
+    /// <summary>Where the database is, for people: engine, host and name, never credentials.</summary>
+    public string Describe()
+    {
+        if (Provider == DatabaseProvider.Sqlite)
+            return $"SQLite database {SqliteFiles.DataSourceOf(ConnectionString)}";
+        try
+        {
+            var builder = new NpgsqlConnectionStringBuilder(ConnectionString);
+            return $"PostgreSQL database '{builder.Database}' on {builder.Host}:{builder.Port}";
+        }
+        catch (ArgumentException)
+        {
+            return "PostgreSQL database (ConnectionStrings:Portal could not be parsed)";
+        }
     }
 }
 

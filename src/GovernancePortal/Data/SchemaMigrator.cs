@@ -15,7 +15,20 @@ public sealed class SchemaMigrator(ConnectionFactory connections, ILogger<Schema
 {
     public const string HistoryTable = "schema_history";
 
+    /// <summary>Returns how many files were applied; an unreachable database is a <see cref="DatabaseUnavailable"/>.</summary>
     public async Task<int> MigrateAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await ApplyAsync(cancellationToken);
+        }
+        catch (Exception exception) when (exception is not DatabaseUnavailable && DatabaseUnavailable.IsUnavailable(exception))
+        {
+            throw DatabaseUnavailable.From(connections.Options, exception);
+        }
+    }
+
+    private async Task<int> ApplyAsync(CancellationToken cancellationToken)
     {
         var folder = ScriptFolder(connections.Dialect);
         using var fileLock = connections.Dialect.Provider == DatabaseProvider.Sqlite
@@ -60,6 +73,14 @@ public sealed class SchemaMigrator(ConnectionFactory connections, ILogger<Schema
         }
         var done = applied.ToHashSet();
         return expected.Where(version => !done.Contains(version)).ToList();
+    }
+
+    /// <summary>The applied migrations, oldest first, as journaled in <c>schema_history</c>.</summary>
+    public async Task<IReadOnlyList<AppliedMigration>> AppliedAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        return (await connection.QueryAsync<AppliedMigration>(
+            $"SELECT version AS Version, name AS Name, installed_on AS InstalledOn FROM {HistoryTable} WHERE version IS NOT NULL AND success = true ORDER BY id")).ToList();
     }
 
     private static async Task<string> CurrentSchemaAsync(DbConnection connection) =>
@@ -112,4 +133,11 @@ internal sealed class SqliteMigrationLock : IDisposable
     }
 
     public void Dispose() => _stream?.Dispose();
+}
+
+public sealed record AppliedMigration
+{
+    public string Version { get; init; } = "";
+    public string Name { get; init; } = "";
+    public string InstalledOn { get; init; } = "";
 }

@@ -1,0 +1,30 @@
+using GovernancePortal.Access;
+using MudBlazor;
+
+namespace GovernancePortal.Web.Components.Layout;
+
+/// <summary>An area of the portal: where it is, who may enter, and what it holds.</summary>
+public sealed record PortalArea(string Title, string Href, string Icon, string Role, string Holds, bool ExternalPage = false);
+
+/// <summary>The areas in menu order. The menu shows those of the signed-in person's roles; the home page describes them.</summary>
+public static class PortalAreas
+{
+    public static readonly IReadOnlyList<PortalArea> All =
+    [
+        new("My data", "/me", Icons.Material.Filled.Person, Roles.Employee,
+            "Every monitoring program that collects data about you, what each category holds, how long it is kept, and the records themselves."),
+        new("Programs", "/programs", Icons.Material.Filled.Policy, Roles.PrivacyOfficer,
+            "The register of monitoring programs: purpose, legal basis, owner, categories with sensitivity and retention."),
+        new("My grants", "/grants/mine", Icons.Material.Filled.VpnKey, Roles.DataConsumer,
+            "The approved, expiring grants that let you read a program's records for a stated purpose."),
+        new("Audit log", "/audit", Icons.Material.Filled.FactCheck, Roles.Auditor,
+            "The append-only, hash-chained log of every access and every change."),
+        new("System", "/admin/system", Icons.Material.Filled.MonitorHeart, Roles.Admin,
+            "Database engine and schema state, health endpoints and background jobs."),
+        new("Jobs", "/jobs", Icons.Material.Filled.Schedule, Roles.Admin,
+            "The background job dashboard: retention, erasure, pauses and grant expiry sweeps.", ExternalPage: true),
+    ];
+
+    public static IEnumerable<PortalArea> For(System.Security.Claims.ClaimsPrincipal user) =>
+        All.Where(area => user.IsInRole(area.Role));
+}

@@ -1,0 +1,41 @@
+using GovernancePortal.Demo;
+using GovernancePortal.Subjects;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace GovernancePortal.Web.Features.Account;
+
+/// <summary>
+/// Developer sign-in as one of the demo users (DESIGN §5.2). Mapped only in Development when no
+/// OpenID Connect authority is configured; anywhere else the path does not exist.
+/// </summary>
+public static class DevSignInEndpoints
+{
+    public const string Path = "/account/dev-sign-in";
+
+    public static void MapDevSignIn(this WebApplication app)
+    {
+        if (!AuthenticationSetup.DevSignInEnabled(app.Environment, app.Configuration))
+            return;
+
+        app.MapGet(Path, (string? returnUrl, string? error) =>
+            new RazorComponentResult<DevSignInPage>(new
+            {
+                ReturnUrl = AuthenticationEndpoints.LocalOrRoot(returnUrl),
+                Error = error == "unknown-user" ? "Choose one of the demo users listed below." : null,
+            })).AllowAnonymous();
+
+        app.MapPost(Path, async ([FromForm] string? user, [FromForm] string? returnUrl, HttpContext context, SubjectDirectory subjects) =>
+        {
+            var target = AuthenticationEndpoints.LocalOrRoot(returnUrl);
+            var demoUser = string.IsNullOrWhiteSpace(user) ? null : DemoData.FindUser(user);
+            if (demoUser is null)
+                return Results.Redirect($"{Path}?error=unknown-user&returnUrl={Uri.EscapeDataString(target)}");
+            var subject = await subjects.RecordSignInAsync(new SignedInPerson(demoUser.ExternalId, demoUser.Email, demoUser.DisplayName));
+            await context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, PortalClaims.Create(subject, demoUser.Roles));
+            return Results.Redirect(target);
+        }).AllowAnonymous();
+    }
+}

@@ -1,0 +1,35 @@
+using System.Globalization;
+using System.Security.Claims;
+using GovernancePortal.Subjects;
+
+namespace GovernancePortal.Web.Features.Account;
+
+/// <summary>The claims of the portal's own cookie identity, whatever the sign-in path.</summary>
+public static class PortalClaims
+{
+    public const string AuthenticationType = "portal";
+    public const string Subject = "sub";
+    public const string Name = "name";
+    public const string Email = "email";
+    public const string Role = "role";
+    public const string SubjectId = "gp_subject_id";
+
+    public static ClaimsPrincipal Create(Subject subject, IEnumerable<string> roles)
+    {
+        var identity = new ClaimsIdentity(AuthenticationType, Name, Role);
+        identity.AddClaim(new Claim(Subject, subject.ExternalId ?? ""));
+        identity.AddClaim(new Claim(Name, subject.DisplayName));
+        identity.AddClaim(new Claim(Email, subject.Email));
+        identity.AddClaim(new Claim(SubjectId, subject.Id.ToString(CultureInfo.InvariantCulture)));
+        foreach (var role in roles.Distinct().Order(StringComparer.Ordinal))
+            identity.AddClaim(new Claim(Role, role));
+        return new ClaimsPrincipal(identity);
+    }
+
+    /// <summary>The signed-in person's subject id, taken from the server-issued cookie, never from the client's request.</summary>
+    public static long? GetSubjectId(this ClaimsPrincipal user) =>
+        long.TryParse(user.FindFirst(SubjectId)?.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;
+
+    public static IReadOnlyList<string> GetRoles(this ClaimsPrincipal user) =>
+        user.FindAll(Role).Select(claim => claim.Value).ToList();
+}

@@ -1,0 +1,41 @@
+using GovernancePortal.Web.Components;
+using MudBlazor.Services;
+
+namespace GovernancePortal.Web.Infrastructure;
+
+public static class WebSetup
+{
+    public static WebApplicationBuilder AddPortalUi(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+        builder.Services.AddMudServices();
+        builder.Services.AddAntiforgery(options => options.Cookie.Name = "gp.antiforgery");
+        builder.Services.AddProblemDetails();
+        DatabaseXmlRepository.AddSharedDataProtection(builder);
+        return builder;
+    }
+
+    /// <summary>Error handling, status pages for browsers, then authentication before anything is served.</summary>
+    public static WebApplication UsePortalPipeline(this WebApplication app)
+    {
+        if (!app.Environment.IsDevelopment())
+        {
+            app.UseExceptionHandler("/error", createScopeForErrors: true);
+            app.UseHsts();
+        }
+        app.UseWhen(context => !context.Request.Path.StartsWithSegments("/api"),
+            branch => branch.UseStatusCodePagesWithReExecute("/status/{0}"));
+        // Routing after the status pages, so a re-executed /status/{code} request is routed again.
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseAntiforgery();
+        return app;
+    }
+
+    public static void MapPortalPages(this WebApplication app)
+    {
+        app.MapStaticAssets().AllowAnonymous();
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+    }
+}
