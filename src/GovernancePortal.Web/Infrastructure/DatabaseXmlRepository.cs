@@ -1,5 +1,6 @@
 using System.Xml.Linq;
 using Dapper;
+using GovernancePortal.Crypto;
 using GovernancePortal.Data;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
@@ -8,7 +9,10 @@ using Microsoft.Extensions.Options;
 
 namespace GovernancePortal.Web.Infrastructure;
 
-/// <summary>Keeps ASP.NET data-protection keys in the database so every portal node reads the same cookies.</summary>
+/// <summary>
+/// Keeps ASP.NET data-protection keys in the database, encrypted under the master key, so every portal
+/// node reads the same cookies.
+/// </summary>
 public sealed class DatabaseXmlRepository(ConnectionFactory connections, TimeProvider time) : IXmlRepository
 {
     private const string All = "SELECT xml FROM data_protection_keys ORDER BY created_at";
@@ -35,7 +39,10 @@ public sealed class DatabaseXmlRepository(ConnectionFactory connections, TimePro
         builder.Services.AddDataProtection().SetApplicationName("GovernancePortal");
         builder.Services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(provider =>
             new ConfigureOptions<KeyManagementOptions>(options =>
-                options.XmlRepository = new DatabaseXmlRepository(provider.GetRequiredService<ConnectionFactory>(), provider.GetRequiredService<TimeProvider>())));
+            {
+                options.XmlRepository = new DatabaseXmlRepository(provider.GetRequiredService<ConnectionFactory>(), provider.GetRequiredService<TimeProvider>());
+                options.XmlEncryptor = new MasterKeyXmlEncryptor(provider.GetRequiredService<MasterKeyRing>());
+            }));
         return builder;
     }
 }

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Security.Cryptography;
 using Dapper;
 using GovernancePortal.Crypto;
 using GovernancePortal.Data;
@@ -59,7 +60,16 @@ public sealed class RecordStore(DataKeyStore keys, TimeProvider time)
         var rows = (await connection.QueryAsync<SealedRow>(BySubject, new { SubjectId = subjectId, ProgramId = programId, Limit = limit })).ToList();
         var liveKeys = await keys.GetManyAsync(connection, rows.Select(r => r.DataKeyId));
         return rows.Select(row => new OpenedRecord(row.Id, row.ProgramId, row.CategoryId, row.SubjectId, row.CapturedAt, row.ReceivedAt,
-            liveKeys.TryGetValue(row.DataKeyId, out var key) ? RecordPayloads.Open(key, row.CapturedAt, row.Nonce, row.Payload) : null)).ToList();
+            liveKeys.TryGetValue(row.DataKeyId, out var key) ? Open(row, key) : null)).ToList();
+    }
+
+    private static string Open(SealedRow row, DataKey key)
+    {
+        // The associated data is the key's scope: a record re-pointed at another scope's key (or re-filed under
+        // another subject or category) would open as someone else's data unless the scopes must match.
+        if (key.Scope != new DataKeyScope(row.SubjectId, row.ProgramId, row.CategoryId))
+            throw new CryptographicException($"Record {row.Id} is sealed with the data key of another scope.");
+        return RecordPayloads.Open(key, row.CapturedAt, row.Nonce, row.Payload);
     }
 
     private sealed record SealedRow

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Security.Cryptography;
 using Dapper;
+using Npgsql;
 
 namespace GovernancePortal.Crypto;
 
@@ -27,6 +28,14 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
                wrapped_key AS WrappedKey, master_key_id AS MasterKeyId
         FROM data_keys
         WHERE id IN @Ids AND destroyed_at IS NULL
+        """;
+
+    // Dapper expands a list into (@Ids1, @Ids2, …) for SQLite but hands Npgsql one array, which IN does not take.
+    private const string FindByIdsPostgres = """
+        SELECT id AS Id, subject_id AS SubjectId, program_id AS ProgramId, category_id AS CategoryId,
+               wrapped_key AS WrappedKey, master_key_id AS MasterKeyId
+        FROM data_keys
+        WHERE id = ANY(@Ids) AND destroyed_at IS NULL
         """;
 
     private const string Destroy = """
@@ -62,7 +71,7 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
         var distinct = ids.Distinct().ToArray();
         if (distinct.Length == 0)
             return new Dictionary<long, DataKey>();
-        var rows = await connection.QueryAsync<ScopedRow>(FindByIds, new { Ids = distinct }, transaction);
+        var rows = await connection.QueryAsync<ScopedRow>(connection is NpgsqlConnection ? FindByIdsPostgres : FindByIds, new { Ids = distinct }, transaction);
         return rows.ToDictionary(
             row => row.Id,
             row =>

@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
-using Microsoft.AspNetCore.Mvc;
 
 namespace GovernancePortal.Web.Features.Account;
 
@@ -13,7 +12,7 @@ public static class AuthenticationEndpoints
         var useOidc = AuthenticationSetup.OidcConfigured(app.Configuration);
         var group = app.MapGroup("/authentication");
 
-        group.MapGet("/login", (string? returnUrl, HttpContext context) =>
+        group.MapGet("/login", (string? returnUrl) =>
         {
             var target = LocalOrRoot(returnUrl);
             if (!useOidc)
@@ -21,14 +20,13 @@ public static class AuthenticationEndpoints
             return Results.Challenge(new AuthenticationProperties { RedirectUri = target }, [OpenIdConnectDefaults.AuthenticationScheme]);
         }).AllowAnonymous();
 
-        group.MapPost("/logout", async ([FromForm] string? returnUrl, HttpContext context) =>
-        {
-            await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
-            if (!useOidc)
-                return Results.Redirect("/signed-out");
-            return Results.SignOut(new AuthenticationProperties { RedirectUri = "/signed-out" },
-                [OpenIdConnectDefaults.AuthenticationScheme]);
-        }).AllowAnonymous();
+        // Antiforgery-validated because the endpoint reads the form; signing out of the identity provider
+        // too ends the single sign-on session, so the next sign-in asks again.
+        string[] schemes = useOidc
+            ? [CookieAuthenticationDefaults.AuthenticationScheme, OpenIdConnectDefaults.AuthenticationScheme]
+            : [CookieAuthenticationDefaults.AuthenticationScheme];
+        group.MapPost("/logout", (IFormCollection form) =>
+            Results.SignOut(new AuthenticationProperties { RedirectUri = "/signed-out" }, schemes)).AllowAnonymous();
     }
 
     /// <summary>Only a local path may follow sign-in; anything else goes home (no open redirects).</summary>
