@@ -30,10 +30,11 @@ CREATE TABLE categories (
 CREATE TABLE subjects (
     id              INTEGER PRIMARY KEY,
     external_id     text        NULL UNIQUE,
-    email           text        NOT NULL UNIQUE,
+    email           text        NULL UNIQUE,
     display_name    text        NOT NULL,
     created_at      text        NOT NULL,
-    last_sign_in_at text        NULL
+    last_sign_in_at text        NULL,
+    CHECK (email IS NOT NULL OR external_id IS NOT NULL)
 );
 
 CREATE TABLE collectors (

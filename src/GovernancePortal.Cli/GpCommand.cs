@@ -1,4 +1,7 @@
 using System.Data.Common;
+using GovernancePortal.Access;
+using GovernancePortal.Cli.Bench;
+using GovernancePortal.Collection;
 using GovernancePortal.Crypto;
 using GovernancePortal.Data;
 using GovernancePortal.Demo;
@@ -20,6 +23,10 @@ public static class GpCommand
           migrate                                  apply the schema files of db/<engine>/ (safe to repeat)
           seed-demo                                load the demo programs, users and records (once)
           keys rotate                              re-wrap every data key under the current master key
+          collector create --program <key> --name <name>
+                                                   create a collector and print its token (shown once)
+          bench ingest [--records N] [--rounds N] [--engine sqlite|postgres] [--postgres <connection string>]
+                                                   measure the collection endpoint against raw inserts on a throwaway database
           help                                     show this text
 
         Configuration as for the portal: Database__Provider (Sqlite | Postgres), ConnectionStrings__Portal,
@@ -36,6 +43,8 @@ public static class GpCommand
 
         try
         {
+            if (args is ["bench", .. var benchOptions])
+                return await RunBench(benchOptions, output, error);
             configuration ??= new ConfigurationBuilder()
                 .AddJsonFile(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"), optional: true)
                 .AddEnvironmentVariables()
@@ -46,6 +55,7 @@ public static class GpCommand
                 ["migrate"] => await Migrate(services, output),
                 ["seed-demo"] => await SeedDemo(services, output),
                 ["keys", "rotate"] => await RotateKeys(services, output),
+                ["collector", "create", .. var options] => await CreateCollector(services, options, output, error),
                 _ => await Unknown(args, error),
             };
         }
@@ -107,6 +117,63 @@ public static class GpCommand
         if (ring.Retired.Count > 0)
             await output.WriteLineAsync("every data key now uses the current master key: Encryption:RetiredMasterKeys can be removed");
         return 0;
+    }
+
+    private static async Task<int> CreateCollector(IServiceProvider services, string[] options, TextWriter output, TextWriter error)
+    {
+        var values = ParseOptions(options);
+        if (values is null || !values.TryGetValue("--program", out var program) || !values.TryGetValue("--name", out var name))
+        {
+            await error.WriteLineAsync("gp: usage: gp collector create --program <key> --name <name>");
+            return 2;
+        }
+        var actor = new Actor($"gp ({Environment.UserName})", [Roles.PrivacyOfficer]);
+        try
+        {
+            var (collector, token) = await services.GetRequiredService<CollectorRegistry>().CreateAsync(program, name, actor);
+            await output.WriteLineAsync($"collector {collector.Id} \"{collector.Name}\" created for program {program}");
+            await output.WriteLineAsync("token (shown once, store it now):");
+            await output.WriteLineAsync(token);
+            return 0;
+        }
+        catch (Exception exception) when (exception is RuleViolation or NotFound)
+        {
+            await error.WriteLineAsync($"gp: {exception.Message}");
+            return 2;
+        }
+    }
+
+    private static async Task<int> RunBench(string[] args, TextWriter output, TextWriter error)
+    {
+        var values = args.Length > 0 ? ParseOptions(args[1..]) : null;
+        if (args is not ["ingest", ..] || values is null)
+        {
+            await error.WriteLineAsync("gp: usage: gp bench ingest [--records N] [--rounds N] [--engine sqlite|postgres] [--postgres <connection string>]");
+            return 2;
+        }
+        var records = int.TryParse(values.GetValueOrDefault("--records", "200000"), out var r) && r >= IngestBenchmark.BatchSize ? r : -1;
+        var rounds = int.TryParse(values.GetValueOrDefault("--rounds", "3"), out var n) && n is >= 1 and <= 20 ? n : -1;
+        var engine = values.GetValueOrDefault("--engine", "sqlite").ToLowerInvariant();
+        if (records < 0 || rounds < 0 || engine is not ("sqlite" or "postgres"))
+        {
+            await error.WriteLineAsync($"gp: --records is at least {IngestBenchmark.BatchSize}, --rounds 1 to 20, --engine sqlite or postgres");
+            return 2;
+        }
+        var postgres = values.GetValueOrDefault("--postgres") ?? Environment.GetEnvironmentVariable("GOVERNANCE_BENCH_POSTGRES");
+        return await IngestBenchmark.RunAsync(records, rounds,
+            engine == "postgres" ? DatabaseProvider.Postgres : DatabaseProvider.Sqlite, postgres, output);
+    }
+
+    /// <summary>Reads <c>--name value</c> pairs; null when a value is missing or an option repeats.</summary>
+    private static Dictionary<string, string>? ParseOptions(string[] options)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < options.Length; i += 2)
+        {
+            if (!options[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= options.Length || !values.TryAdd(options[i], options[i + 1]))
+                return null;
+        }
+        return values;
     }
 
     private static async Task<int> Unknown(string[] args, TextWriter error)

@@ -30,6 +30,11 @@ public static class PortalServices
         services.AddSingleton<SubjectDirectory>();
         services.AddSingleton<ProgramRegister>();
         services.AddSingleton<MyDataSummary>();
+        services.AddSingleton<Revocations>();
+        services.AddSingleton<ProgramEditor>();
+        services.AddSingleton<PauseSwitch>();
+        services.AddSingleton<CollectorRegistry>();
+        services.AddSingleton<CollectionService>();
         services.AddSingleton<GrantQueries>();
         services.AddSingleton<AuditSearch>();
         services.AddSingleton<DemoData>();

@@ -23,12 +23,16 @@ public static class WebSetup
             app.UseExceptionHandler("/error", createScopeForErrors: true);
             app.UseHsts();
         }
-        app.UseWhen(context => !context.Request.Path.StartsWithSegments("/api"),
+        // Only page requests are re-executed: a re-executed POST reaches the status page as a form post
+        // without its antiforgery token, which turned every 401 and 403 of a POST into a 400.
+        app.UseWhen(context => (HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method))
+                && !context.Request.Path.StartsWithSegments("/api"),
             branch => branch.UseStatusCodePagesWithReExecute("/status/{0}"));
         // Routing after the status pages, so a re-executed /status/{code} request is routed again.
         app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseRateLimiter();
         app.UseAntiforgery();
         return app;
     }

@@ -12,13 +12,8 @@ public sealed record NewRecord(long ProgramId, long CategoryId, long SubjectId, 
 public sealed record OpenedRecord(long Id, long ProgramId, long CategoryId, long SubjectId, DateTimeOffset CapturedAt, DateTimeOffset ReceivedAt, string? Payload);
 
 /// <summary>Stores and reads encrypted records. Writes run inside the caller's transaction.</summary>
-public sealed class RecordStore(DataKeyStore keys, TimeProvider time)
+public sealed class RecordStore(DataKeyStore keys, SqlDialect dialect, TimeProvider time)
 {
-    private const string Insert = """
-        INSERT INTO records (program_id, category_id, subject_id, collector_id, data_key_id, captured_at, received_at, nonce, payload)
-        VALUES (@ProgramId, @CategoryId, @SubjectId, @CollectorId, @DataKeyId, @CapturedAt, @ReceivedAt, @Nonce, @Payload)
-        """;
-
     private const string BySubject = """
         SELECT id AS Id, program_id AS ProgramId, category_id AS CategoryId, subject_id AS SubjectId, data_key_id AS DataKeyId,
                captured_at AS CapturedAt, received_at AS ReceivedAt, nonce AS Nonce, payload AS Payload
@@ -28,30 +23,22 @@ public sealed class RecordStore(DataKeyStore keys, TimeProvider time)
         LIMIT @Limit
         """;
 
-    public async Task AddAsync(DbConnection connection, DbTransaction transaction, IEnumerable<NewRecord> records)
+    /// <summary>Seals each payload with its scope's data key and stores the records in bulk; all received now.</summary>
+    public async Task AddAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<NewRecord> records, CancellationToken cancellationToken = default)
     {
+        var scopes = records.Select(r => new DataKeyScope(r.SubjectId, r.ProgramId, r.CategoryId)).ToHashSet();
+        var scopeKeys = await keys.GetOrCreateManyAsync(connection, transaction, scopes);
         var receivedAt = StoredTime.Normalize(time.GetUtcNow());
-        var keyCache = new Dictionary<DataKeyScope, DataKey>();
-        foreach (var record in records)
+        var rows = new RecordRow[records.Count];
+        for (var i = 0; i < records.Count; i++)
         {
-            var scope = new DataKeyScope(record.SubjectId, record.ProgramId, record.CategoryId);
-            if (!keyCache.TryGetValue(scope, out var key))
-                keyCache[scope] = key = await keys.GetOrCreateAsync(connection, transaction, scope);
+            var record = records[i];
+            var key = scopeKeys[new DataKeyScope(record.SubjectId, record.ProgramId, record.CategoryId)];
             var capturedAt = StoredTime.Normalize(record.CapturedAt);
             var (nonce, sealedPayload) = RecordPayloads.Seal(key, capturedAt, record.PayloadJson);
-            await connection.ExecuteAsync(Insert, new
-            {
-                record.ProgramId,
-                record.CategoryId,
-                record.SubjectId,
-                record.CollectorId,
-                DataKeyId = key.Id,
-                CapturedAt = capturedAt,
-                ReceivedAt = receivedAt,
-                Nonce = nonce,
-                Payload = sealedPayload,
-            }, transaction);
+            rows[i] = new RecordRow(record.ProgramId, record.CategoryId, record.SubjectId, record.CollectorId, key.Id, capturedAt, receivedAt, nonce, sealedPayload);
         }
+        await dialect.InsertRecordsAsync(connection, transaction, rows, cancellationToken);
     }
 
     /// <summary>The newest records of one subject in one program, opened. For the subject's own view only.</summary>

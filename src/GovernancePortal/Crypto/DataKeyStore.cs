@@ -1,7 +1,7 @@
 using System.Data.Common;
 using System.Security.Cryptography;
 using Dapper;
-using Npgsql;
+using GovernancePortal.Data;
 
 namespace GovernancePortal.Crypto;
 
@@ -23,19 +23,10 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
         ON CONFLICT (subject_id, program_id, category_id) WHERE destroyed_at IS NULL DO NOTHING
         """;
 
-    private const string FindByIds = """
+    private const string ScopedColumns = """
         SELECT id AS Id, subject_id AS SubjectId, program_id AS ProgramId, category_id AS CategoryId,
                wrapped_key AS WrappedKey, master_key_id AS MasterKeyId
         FROM data_keys
-        WHERE id IN @Ids AND destroyed_at IS NULL
-        """;
-
-    // Dapper expands a list into (@Ids1, @Ids2, …) for SQLite but hands Npgsql one array, which IN does not take.
-    private const string FindByIdsPostgres = """
-        SELECT id AS Id, subject_id AS SubjectId, program_id AS ProgramId, category_id AS CategoryId,
-               wrapped_key AS WrappedKey, master_key_id AS MasterKeyId
-        FROM data_keys
-        WHERE id = ANY(@Ids) AND destroyed_at IS NULL
         """;
 
     private const string Destroy = """
@@ -65,13 +56,59 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
         return new DataKey(row.Id, scope, Unwrap(row.WrappedKey, row.MasterKeyId, scope));
     }
 
+
+    /// <summary>
+    /// The live keys of many scopes at once, creating those that are missing, with a query per program
+    /// rather than per scope. Call inside the write transaction that stores the payloads.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<DataKeyScope, DataKey>> GetOrCreateManyAsync(
+        DbConnection connection, DbTransaction transaction, IReadOnlyCollection<DataKeyScope> scopes)
+    {
+        var wanted = scopes.ToHashSet();
+        var keys = new Dictionary<DataKeyScope, DataKey>();
+        await ReadLiveAsync();
+        var missing = wanted.Where(scope => !keys.ContainsKey(scope)).ToList();
+        if (missing.Count == 0)
+            return keys;
+        var now = time.GetUtcNow();
+        foreach (var scope in missing)
+        {
+            await connection.ExecuteAsync(InsertIfAbsent, new
+            {
+                scope.SubjectId,
+                scope.ProgramId,
+                scope.CategoryId,
+                WrappedKey = Wrap(ring.Current, RandomNumberGenerator.GetBytes(32), scope),
+                MasterKeyId = ring.Current.Id,
+                CreatedAt = now,
+            }, transaction);
+        }
+        await ReadLiveAsync();
+        return keys;
+
+        async Task ReadLiveAsync()
+        {
+            foreach (var program in wanted.Where(scope => !keys.ContainsKey(scope)).GroupBy(scope => scope.ProgramId))
+            {
+                var rows = await connection.QueryAsync<ScopedRow>($"{ScopedColumns} WHERE program_id = @ProgramId AND subject_id {SqlDialect.Of(connection).AnyOf("@SubjectIds")} AND destroyed_at IS NULL",
+                    new { ProgramId = program.Key, SubjectIds = SqlDialect.Of(connection).List(program.Select(scope => scope.SubjectId).Distinct()) }, transaction);
+                foreach (var row in rows)
+                {
+                    var scope = new DataKeyScope(row.SubjectId, row.ProgramId, row.CategoryId);
+                    if (wanted.Contains(scope))
+                        keys[scope] = new DataKey(row.Id, scope, Unwrap(row.WrappedKey, row.MasterKeyId, scope));
+                }
+            }
+        }
+    }
+
     /// <summary>The live keys among <paramref name="ids"/>; destroyed keys are simply absent.</summary>
     public async Task<IReadOnlyDictionary<long, DataKey>> GetManyAsync(DbConnection connection, IEnumerable<long> ids, DbTransaction? transaction = null)
     {
         var distinct = ids.Distinct().ToArray();
         if (distinct.Length == 0)
             return new Dictionary<long, DataKey>();
-        var rows = await connection.QueryAsync<ScopedRow>(connection is NpgsqlConnection ? FindByIdsPostgres : FindByIds, new { Ids = distinct }, transaction);
+        var rows = await connection.QueryAsync<ScopedRow>($"{ScopedColumns} WHERE id {SqlDialect.Of(connection).AnyOf("@Ids")} AND destroyed_at IS NULL", new { Ids = SqlDialect.Of(connection).List(distinct) }, transaction);
         return rows.ToDictionary(
             row => row.Id,
             row =>

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Data;
+using System.Runtime.CompilerServices;
 using System.Data.Common;
 using Dapper;
 using Microsoft.Data.Sqlite;
@@ -39,8 +41,41 @@ public sealed class ConnectionFactory
     /// Begins a write transaction. On SQLite it takes the write lock at once (BEGIN IMMEDIATE), so a
     /// read inside it cannot go stale before the write; on PostgreSQL it is READ COMMITTED.
     /// </summary>
-    public static async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken = default) =>
-        connection is SqliteConnection sqlite
-            ? sqlite.BeginTransaction(IsolationLevel.Serializable, deferred: false)
-            : await connection.BeginTransactionAsync(cancellationToken);
+    public static async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken = default)
+    {
+        if (connection is not SqliteConnection sqlite)
+            return await connection.BeginTransactionAsync(cancellationToken);
+        await SqliteWriterQueue.EnterAsync(sqlite, cancellationToken);
+        return sqlite.BeginTransaction(IsolationLevel.Serializable, deferred: false);
+    }
+}
+
+/// <summary>
+/// SQLite has one writer at a time, and a writer that finds the lock taken sleeps in growing steps
+/// (the busy timeout). Writers of this process queue here instead, first come first served, and
+/// leave the queue when their connection closes; the busy timeout remains for other processes.
+/// </summary>
+internal static class SqliteWriterQueue
+{
+    private static readonly ConcurrentDictionary<string, SemaphoreSlim> Queues = new(StringComparer.Ordinal);
+    private static readonly ConditionalWeakTable<SqliteConnection, object> Holders = new();
+
+    public static async Task EnterAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        if (Holders.TryGetValue(connection, out _))
+            return;
+        var queue = Queues.GetOrAdd(connection.DataSource, _ => new SemaphoreSlim(1, 1));
+        await queue.WaitAsync(cancellationToken);
+        Holders.Add(connection, queue);
+        connection.StateChange += Leave;
+
+        void Leave(object? sender, StateChangeEventArgs change)
+        {
+            if (change.CurrentState != ConnectionState.Closed)
+                return;
+            connection.StateChange -= Leave;
+            Holders.Remove(connection);
+            queue.Release();
+        }
+    }
 }

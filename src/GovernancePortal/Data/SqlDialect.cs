@@ -1,12 +1,17 @@
 using System.Data.Common;
 using Dapper;
 using EvolveDb.Dialect;
+using Npgsql;
+using NpgsqlTypes;
 
 namespace GovernancePortal.Data;
 
 /// <summary>The few places where SQLite and PostgreSQL differ. Everything else is shared SQL.</summary>
 public abstract class SqlDialect
 {
+    protected const string InsertRecordColumns =
+        "records (program_id, category_id, subject_id, collector_id, data_key_id, captured_at, received_at, nonce, payload)";
+
     public abstract DatabaseProvider Provider { get; }
 
     /// <summary>Folder under <c>db/</c> with this engine's numbered schema files.</summary>
@@ -15,15 +20,41 @@ public abstract class SqlDialect
     internal abstract DBMS EvolveDbms { get; }
 
     /// <summary>
-    /// Serializes writers of one named resource (the audit chain, a program's switches) until the
-    /// transaction ends. SQLite already serializes write transactions (BEGIN IMMEDIATE).
+    /// Serializes writers of one named resource (the audit chain) until the transaction ends.
+    /// SQLite already serializes write transactions (BEGIN IMMEDIATE).
     /// </summary>
     public abstract Task LockAsync(DbConnection connection, DbTransaction transaction, LockName name);
 
+    /// <summary>
+    /// Row-lock clauses appended to a SELECT inside a write transaction. PostgreSQL needs them for the
+    /// switch checks to be linearizable; SQLite holds the database write lock for the whole transaction.
+    /// </summary>
+    public abstract string ForShare { get; }
+
+    public abstract string ForUpdate { get; }
+
+    /// <summary>
+    /// Membership in a list parameter made by <see cref="List{T}"/>: one parameter however long the list,
+    /// so the statement text and its binding cost stay the same (json_each on SQLite, an array on PostgreSQL).
+    /// </summary>
+    public abstract string AnyOf(string parameter);
+
+    /// <summary>The value of a list parameter for <see cref="AnyOf"/>.</summary>
+    public abstract object List<T>(IEnumerable<T> values);
+
+    private static readonly SqlDialect Sqlite = new SqliteDialect();
+    private static readonly SqlDialect Postgres = new PostgresDialect();
+
+    /// <summary>The dialect of an open connection, for code handed a connection rather than the factory.</summary>
+    public static SqlDialect Of(DbConnection connection) => connection is NpgsqlConnection ? Postgres : Sqlite;
+
+    /// <summary>Inserts sealed records in bulk inside <paramref name="transaction"/>: COPY on PostgreSQL, one reused prepared command on SQLite.</summary>
+    public abstract Task InsertRecordsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<RecordRow> rows, CancellationToken cancellationToken = default);
+
     public static SqlDialect For(DatabaseProvider provider) => provider switch
     {
-        DatabaseProvider.Sqlite => new SqliteDialect(),
-        DatabaseProvider.Postgres => new PostgresDialect(),
+        DatabaseProvider.Sqlite => Sqlite,
+        DatabaseProvider.Postgres => Postgres,
         _ => throw new ConfigurationProblem($"Database:Provider '{provider}' is not known."),
     };
 }
@@ -39,6 +70,83 @@ public sealed class SqliteDialect : SqlDialect
     public override string ScriptFolder => "sqlite";
     internal override DBMS EvolveDbms => DBMS.SQLite;
     public override Task LockAsync(DbConnection connection, DbTransaction transaction, LockName name) => Task.CompletedTask;
+    public override string ForShare => "";
+    public override string ForUpdate => "";
+    public override string AnyOf(string parameter) => $"IN (SELECT value FROM json_each({parameter}))";
+    public override object List<T>(IEnumerable<T> values) => System.Text.Json.JsonSerializer.Serialize(values);
+
+    /// <summary>Rows per INSERT statement: fewer statements is most of SQLite's bulk speed (9 parameters a row).</summary>
+    private const int RowsPerStatement = 100;
+
+    public override Task InsertRecordsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<RecordRow> rows, CancellationToken cancellationToken = default)
+    {
+        DbCommand? full = null;
+        try
+        {
+            for (var offset = 0; offset < rows.Count; offset += RowsPerStatement)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var count = Math.Min(RowsPerStatement, rows.Count - offset);
+                if (count == RowsPerStatement)
+                {
+                    full ??= Prepare(connection, transaction, RowsPerStatement);
+                    Execute(full, rows, offset, count);
+                }
+                else
+                {
+                    using var partial = Prepare(connection, transaction, count);
+                    Execute(partial, rows, offset, count);
+                }
+            }
+        }
+        finally
+        {
+            full?.Dispose();
+        }
+        return Task.CompletedTask;
+    }
+
+    private static DbCommand Prepare(DbConnection connection, DbTransaction transaction, int rowCount)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        var values = new System.Text.StringBuilder();
+        for (var row = 0; row < rowCount; row++)
+        {
+            values.Append(row == 0 ? "(" : ",(");
+            for (var column = 0; column < 9; column++)
+            {
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = $"$p{row * 9 + column}";
+                command.Parameters.Add(parameter);
+                values.Append(column == 0 ? "" : ",").Append(parameter.ParameterName);
+            }
+            values.Append(')');
+        }
+        command.CommandText = $"INSERT INTO {InsertRecordColumns} VALUES {values}";
+        command.Prepare();
+        return command;
+    }
+
+    private static void Execute(DbCommand command, IReadOnlyList<RecordRow> rows, int offset, int count)
+    {
+        var parameters = command.Parameters;
+        for (var i = 0; i < count; i++)
+        {
+            var row = rows[offset + i];
+            var at = i * 9;
+            parameters[at].Value = row.ProgramId;
+            parameters[at + 1].Value = row.CategoryId;
+            parameters[at + 2].Value = row.SubjectId;
+            parameters[at + 3].Value = row.CollectorId is { } id ? id : DBNull.Value;
+            parameters[at + 4].Value = row.DataKeyId;
+            parameters[at + 5].Value = DapperSetup.ToSqliteText(row.CapturedAt);
+            parameters[at + 6].Value = DapperSetup.ToSqliteText(row.ReceivedAt);
+            parameters[at + 7].Value = row.Nonce;
+            parameters[at + 8].Value = row.Payload;
+        }
+        command.ExecuteNonQuery();
+    }
 }
 
 public sealed class PostgresDialect : SqlDialect
@@ -49,4 +157,33 @@ public sealed class PostgresDialect : SqlDialect
 
     public override Task LockAsync(DbConnection connection, DbTransaction transaction, LockName name) =>
         connection.ExecuteAsync("SELECT pg_advisory_xact_lock(@key)", new { key = (long)name }, transaction);
+
+    public override string ForShare => "FOR SHARE";
+    public override string ForUpdate => "FOR UPDATE";
+    public override string AnyOf(string parameter) => $"= ANY({parameter})";
+    public override object List<T>(IEnumerable<T> values) => values.ToArray();
+
+    public override async Task InsertRecordsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<RecordRow> rows, CancellationToken cancellationToken = default)
+    {
+        // COPY runs inside the connection's open transaction: the rows commit or vanish with it.
+        await using var importer = await ((NpgsqlConnection)connection).BeginBinaryImportAsync(
+            $"COPY {InsertRecordColumns} FROM STDIN (FORMAT BINARY)", cancellationToken);
+        foreach (var row in rows)
+        {
+            await importer.StartRowAsync(cancellationToken);
+            await importer.WriteAsync(row.ProgramId, NpgsqlDbType.Bigint, cancellationToken);
+            await importer.WriteAsync(row.CategoryId, NpgsqlDbType.Bigint, cancellationToken);
+            await importer.WriteAsync(row.SubjectId, NpgsqlDbType.Bigint, cancellationToken);
+            if (row.CollectorId is { } collectorId)
+                await importer.WriteAsync(collectorId, NpgsqlDbType.Bigint, cancellationToken);
+            else
+                await importer.WriteNullAsync(cancellationToken);
+            await importer.WriteAsync(row.DataKeyId, NpgsqlDbType.Bigint, cancellationToken);
+            await importer.WriteAsync(row.CapturedAt.UtcDateTime, NpgsqlDbType.TimestampTz, cancellationToken);
+            await importer.WriteAsync(row.ReceivedAt.UtcDateTime, NpgsqlDbType.TimestampTz, cancellationToken);
+            await importer.WriteAsync(row.Nonce, NpgsqlDbType.Bytea, cancellationToken);
+            await importer.WriteAsync(row.Payload, NpgsqlDbType.Bytea, cancellationToken);
+        }
+        await importer.CompleteAsync(cancellationToken);
+    }
 }

@@ -124,7 +124,7 @@ public sealed class DemoData(ConnectionFactory connections, SubjectDirectory sub
         {
             var subjectId = subjectIds[email];
             var name = Users.First(u => u.Email == email).DisplayName.Split(' ')[0];
-            await records.AddAsync(connection, transaction, WorkRecords(random, name, subjectId, mci, mciCategories, endpoint, processEvents, now));
+            await records.AddAsync(connection, transaction, WorkRecords(random, name, subjectId, mci, mciCategories, endpoint, processEvents, now).ToList(), cancellationToken);
         }
 
         await audit.AppendAsync(connection, transaction, new AuditEntry("system", [], "demo.seeded",

@@ -25,6 +25,15 @@ public sealed class ProgramRegister(ConnectionFactory connections)
         return await ListAsync(connection);
     }
 
+    public Task<MonitoringProgram?> GetAsync(string key, CancellationToken cancellationToken = default) =>
+        GetAsync(connections, key, cancellationToken);
+
+    internal static async Task<MonitoringProgram?> GetAsync(ConnectionFactory connections, string key, CancellationToken cancellationToken)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        return (await ListAsync(connection)).FirstOrDefault(p => p.Key == key);
+    }
+
     public static async Task<IReadOnlyList<MonitoringProgram>> ListAsync(DbConnection connection, DbTransaction? transaction = null)
     {
         var programs = await connection.QueryAsync<MonitoringProgram>(AllPrograms, transaction: transaction);

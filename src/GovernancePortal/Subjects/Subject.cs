@@ -4,7 +4,7 @@ public sealed record Subject
 {
     public long Id { get; init; }
     public string? ExternalId { get; init; }
-    public string Email { get; init; } = "";
+    public string? Email { get; init; }
     public string DisplayName { get; init; } = "";
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset? LastSignInAt { get; init; }

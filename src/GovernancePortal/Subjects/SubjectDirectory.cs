@@ -71,15 +71,60 @@ public sealed class SubjectDirectory(ConnectionFactory connections, TimeProvider
         return subject;
     }
 
-    /// <summary>Finds or creates a subject known only by email (a collector's first record about them), inside the caller's transaction.</summary>
-    public async Task<long> EnsureByEmailAsync(DbConnection connection, DbTransaction transaction, string email, string? displayName = null)
+    private const string IdColumns = "SELECT id AS Id, email AS Email, external_id AS ExternalId FROM subjects";
+
+    private const string InsertIfAbsent = """
+        INSERT INTO subjects (external_id, email, display_name, created_at)
+        VALUES (@ExternalId, @Email, @DisplayName, @Now)
+        ON CONFLICT DO NOTHING
+        """;
+
+    /// <summary>The key a collector's subject reference is matched by: a lower-cased email, or the identity provider's id as given.</summary>
+    public static string ReferenceKey(string reference)
     {
-        var normalized = NormalizeEmail(email);
-        var existing = await connection.QuerySingleOrDefaultAsync<Subject>(ByEmail, new { Email = normalized }, transaction);
-        if (existing is not null)
-            return existing.Id;
-        return await connection.ExecuteScalarAsync<long>(Insert,
-            new { ExternalId = (string?)null, Email = normalized, DisplayName = displayName ?? normalized, Now = time.GetUtcNow(), LastSignInAt = (DateTimeOffset?)null }, transaction);
+        var trimmed = reference.Trim();
+        return trimmed.Contains('@') ? NormalizeEmail(trimmed) : trimmed;
+    }
+
+    /// <summary>
+    /// Finds or creates the subjects collectors name: by email address, or otherwise by the identity
+    /// provider's subject id. A subject created here is linked when that person first signs in.
+    /// Call inside the caller's write transaction; returns ids by <see cref="ReferenceKey"/>.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, long>> EnsureByReferencesAsync(DbConnection connection, DbTransaction transaction, IEnumerable<string> references)
+    {
+        var keys = references.Select(ReferenceKey).ToHashSet(StringComparer.Ordinal);
+        var ids = new Dictionary<string, long>(StringComparer.Ordinal);
+        await ReadAsync();
+        var missing = keys.Where(key => !ids.ContainsKey(key)).ToList();
+        if (missing.Count == 0)
+            return ids;
+        var now = StoredTime.Normalize(time.GetUtcNow());
+        foreach (var key in missing)
+        {
+            var isEmail = key.Contains('@');
+            await connection.ExecuteAsync(InsertIfAbsent, new
+            {
+                ExternalId = isEmail ? null : key,
+                Email = isEmail ? key : null,
+                DisplayName = key,
+                Now = now,
+            }, transaction);
+        }
+        await ReadAsync();
+        return ids;
+
+        async Task ReadAsync()
+        {
+            var emails = keys.Where(key => key.Contains('@') && !ids.ContainsKey(key)).ToArray();
+            var externalIds = keys.Where(key => !key.Contains('@') && !ids.ContainsKey(key)).ToArray();
+            if (emails.Length > 0)
+                foreach (var row in await connection.QueryAsync<Subject>($"{IdColumns} WHERE email {connections.Dialect.AnyOf("@Emails")}", new { Emails = connections.Dialect.List(emails) }, transaction))
+                    ids[row.Email!] = row.Id;
+            if (externalIds.Length > 0)
+                foreach (var row in await connection.QueryAsync<Subject>($"{IdColumns} WHERE external_id {connections.Dialect.AnyOf("@ExternalIds")}", new { ExternalIds = connections.Dialect.List(externalIds) }, transaction))
+                    ids[row.ExternalId!] = row.Id;
+        }
     }
 
     public async Task<Subject?> FindByExternalIdAsync(string externalId, CancellationToken cancellationToken = default)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Claims;
+using GovernancePortal.Access;
 using GovernancePortal.Subjects;
 
 namespace GovernancePortal.Web.Features.Account;
@@ -19,7 +20,7 @@ public static class PortalClaims
         var identity = new ClaimsIdentity(AuthenticationType, Name, Role);
         identity.AddClaim(new Claim(Subject, subject.ExternalId ?? ""));
         identity.AddClaim(new Claim(Name, subject.DisplayName));
-        identity.AddClaim(new Claim(Email, subject.Email));
+        identity.AddClaim(new Claim(Email, subject.Email ?? ""));
         identity.AddClaim(new Claim(SubjectId, subject.Id.ToString(CultureInfo.InvariantCulture)));
         foreach (var role in roles.Distinct().Order(StringComparer.Ordinal))
             identity.AddClaim(new Claim(Role, role));
@@ -29,6 +30,10 @@ public static class PortalClaims
     /// <summary>The signed-in person's subject id, taken from the server-issued cookie, never from the client's request.</summary>
     public static long? GetSubjectId(this ClaimsPrincipal user) =>
         long.TryParse(user.FindFirst(SubjectId)?.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;
+
+    /// <summary>The signed-in person as the library's rules and the audit log see them.</summary>
+    public static Actor ToActor(this ClaimsPrincipal user) =>
+        new(user.FindFirst(Email)?.Value is { Length: > 0 } email ? email : user.Identity?.Name ?? "unknown", user.GetRoles(), user.GetSubjectId());
 
     public static IReadOnlyList<string> GetRoles(this ClaimsPrincipal user) =>
         user.FindAll(Role).Select(claim => claim.Value).ToList();

@@ -1,0 +1,197 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Dapper;
+using GovernancePortal.Access;
+using GovernancePortal.Collection;
+using GovernancePortal.Crypto;
+using GovernancePortal.Data;
+using GovernancePortal.Programs;
+using GovernancePortal.Web;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace GovernancePortal.Cli.Bench;
+
+/// <summary>
+/// <c>gp bench ingest</c>: the real portal in this process on a fresh database, driven over HTTP by
+/// concurrent clients posting batches, and, in the same run, the same rows inserted straight into the
+/// table through the engine's bulk path. Reports the median of each over the rounds and their ratio.
+/// </summary>
+internal static class IngestBenchmark
+{
+    public const int BatchSize = 1_000;
+    public const int Clients = 4;
+    private static readonly string[] Categories = ["keystrokes", "mouse_movements", "transcriptions"];
+
+    public static async Task<int> RunAsync(int records, int rounds, DatabaseProvider provider, string? postgres, TextWriter output)
+    {
+        await using var database = await BenchDatabase.CreateAsync(provider, postgres);
+        var app = PortalApp.Build(["--environment", "Development"], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(database.Configuration);
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Collection:RateLimit:RequestsPerSecond"] = "100000",
+                ["Collection:RateLimit:Burst"] = "100000",
+                ["Logging:LogLevel:Default"] = "Warning",
+                ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+            });
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+        });
+        await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync();
+        await app.StartAsync();
+        try
+        {
+            var address = app.Urls.First();
+            var tokens = await PrepareProgramAsync(app.Services);
+            await output.WriteLineAsync($"gp bench ingest: {database.EngineName}, {records:N0} records a round, batches of {BatchSize:N0}, {Clients} clients, {rounds} round(s), {Environment.ProcessorCount} cores");
+
+            var endpointRates = new List<double>();
+            var rawRates = new List<double>();
+            using var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(2) };
+            await PostAsync(http, tokens[0], BuildBatch(0, BatchSize));   // warm-up: JIT, pools, keys
+
+            for (var round = 1; round <= rounds; round++)
+            {
+                var batches = Enumerable.Range(0, records / BatchSize).Select(b => BuildBatch(round * 10_000_000 + b * BatchSize, BatchSize)).ToList();
+                var endpoint = await TimeEndpointAsync(http, tokens, batches);
+                var raw = await TimeRawInsertAsync(app.Services, batches.Count * BatchSize);
+                endpointRates.Add(endpoint);
+                rawRates.Add(raw);
+                await output.WriteLineAsync($"  round {round}: endpoint {endpoint,10:N0} records/s   raw insert {raw,10:N0} records/s   ratio {endpoint / raw,6:P0}");
+            }
+
+            var endpointMedian = Median(endpointRates);
+            var rawMedian = Median(rawRates);
+            await output.WriteLineAsync($"median: endpoint {endpointMedian:N0} records/s, raw insert {rawMedian:N0} records/s, endpoint/raw {endpointMedian / rawMedian:P0}");
+            return 0;
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    private static async Task<string[]> PrepareProgramAsync(IServiceProvider services)
+    {
+        var actor = new Actor("gp bench", [Roles.PrivacyOfficer]);
+        var editor = services.GetRequiredService<ProgramEditor>();
+        await editor.RegisterAsync(new ProgramDraft("bench", "Benchmark program", "Measures collection throughput.", "Portal team", LegalBasis.Consent), actor);
+        foreach (var category in Categories)
+            await editor.AddCategoryAsync("bench", new CategoryDraft(category, category, "", "medium", 30), actor);
+        var registry = services.GetRequiredService<CollectorRegistry>();
+        var tokens = new string[Clients];
+        for (var i = 0; i < Clients; i++)
+            tokens[i] = (await registry.CreateAsync("bench", $"bench client {i + 1}", actor)).Token;
+        return tokens;
+    }
+
+    private static async Task<double> TimeEndpointAsync(HttpClient http, string[] tokens, IReadOnlyList<byte[]> batches)
+    {
+        var queue = new ConcurrentQueue<byte[]>(batches);
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(tokens.Select(async token =>
+        {
+            while (queue.TryDequeue(out var batch))
+                await PostAsync(http, token, batch);
+        }));
+        return batches.Count * BatchSize / clock.Elapsed.TotalSeconds;
+    }
+
+    private static async Task PostAsync(HttpClient http, string token, byte[] batch)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/collect") { Content = new ByteArrayContent(batch) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await http.SendAsync(request);
+        if (!response.IsSuccessStatusCode)
+            throw new InvalidOperationException($"the endpoint answered {(int)response.StatusCode}: {Shorten(await response.Content.ReadAsStringAsync())}");
+        var answer = await response.Content.ReadFromJsonAsync<JsonElement>();
+        if (answer.GetProperty("accepted").GetInt32() != BatchSize)
+            throw new InvalidOperationException($"the endpoint refused records: {Shorten(answer.ToString())}");
+    }
+
+    /// <summary>The same number of rows, same payload size, sealed beforehand, inserted by the engine's bulk path from as many writers.</summary>
+    private static async Task<double> TimeRawInsertAsync(IServiceProvider services, int count)
+    {
+        var connections = services.GetRequiredService<ConnectionFactory>();
+        var keys = services.GetRequiredService<DataKeyStore>();
+        IReadOnlyDictionary<DataKeyScope, DataKey> scopeKeys;
+        long programId;
+        long[] categoryIds;
+        long[] subjectIds;
+        await using (var connection = await connections.OpenAsync())
+        {
+            programId = await connection.ExecuteScalarAsync<long>("SELECT id FROM programs WHERE key = 'bench'");
+            categoryIds = (await connection.QueryAsync<long>("SELECT id FROM categories WHERE program_id = @programId ORDER BY id", new { programId })).ToArray();
+            subjectIds = (await connection.QueryAsync<long>("SELECT id FROM subjects WHERE email LIKE '%@bench.example' ORDER BY id")).ToArray();
+            await using var transaction = await ConnectionFactory.BeginWriteAsync(connection);
+            scopeKeys = await keys.GetOrCreateManyAsync(connection, transaction,
+                subjectIds.SelectMany(s => categoryIds.Select(c => new DataKeyScope(s, programId, c))).ToList());
+            await transaction.CommitAsync();
+        }
+
+        var receivedAt = StoredTime.Normalize(DateTimeOffset.UtcNow);
+        var batches = new ConcurrentQueue<RecordRow[]>(Enumerable.Range(0, count / BatchSize).Select(b =>
+            Enumerable.Range(0, BatchSize).Select(i =>
+            {
+                var n = b * BatchSize + i;
+                var scope = new DataKeyScope(subjectIds[n % subjectIds.Length], programId, categoryIds[n % categoryIds.Length]);
+                var key = scopeKeys[scope];
+                var capturedAt = receivedAt.AddSeconds(-n);
+                var (nonce, sealedPayload) = RecordPayloads.Seal(key, capturedAt, Payload(n));
+                return new RecordRow(programId, scope.CategoryId, scope.SubjectId, null, key.Id, capturedAt, receivedAt, nonce, sealedPayload);
+            }).ToArray()).ToList());
+
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, Clients).Select(async _ =>
+        {
+            while (batches.TryDequeue(out var rows))
+            {
+                await using var connection = await connections.OpenAsync();
+                await using var transaction = await ConnectionFactory.BeginWriteAsync(connection);
+                await connections.Dialect.InsertRecordsAsync(connection, transaction, rows);
+                await transaction.CommitAsync();
+            }
+        }));
+        return count / clock.Elapsed.TotalSeconds;
+    }
+
+    private static byte[] BuildBatch(int first, int size)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var builder = new StringBuilder(size * 420);
+        builder.Append('[');
+        for (var i = 0; i < size; i++)
+        {
+            var n = first + i;
+            if (i > 0)
+                builder.Append(',');
+            builder.Append("{\"subject\":\"person").Append(n % 2_000).Append("@bench.example\",\"category\":\"")
+                .Append(Categories[n % Categories.Length]).Append("\",\"capturedAt\":\"")
+                .Append(now.AddMilliseconds(n % 1_000).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'")).Append("\",\"payload\":")
+                .Append(Payload(n)).Append('}');
+        }
+        builder.Append(']');
+        return Encoding.UTF8.GetBytes(builder.ToString());
+    }
+
+    /// <summary>About 300 bytes of JSON, shaped like a keystroke record.</summary>
+    private static string Payload(int n) =>
+        $$"""{"app":"outlook.exe","window":"RE: Quarterly planning - Outlook","text":"Thanks, I will send the revised forecast by Thursday; the travel budget line needs another look before we share it with finance. Ref {{n % 100_000:D5}}","keys":{{120 + n % 80}},"idleSeconds":{{n % 30}}}""";
+
+    private static string Shorten(string text) => text.Length <= 300 ? text : text[..300] + "…";
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+}

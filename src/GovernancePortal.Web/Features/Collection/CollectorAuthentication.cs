@@ -1,0 +1,70 @@
+using System.Globalization;
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using GovernancePortal.Collection;
+using GovernancePortal.Data;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+
+namespace GovernancePortal.Web.Features.Collection;
+
+/// <summary>
+/// Collectors authenticate with <c>Authorization: Bearer gpc_…</c>. A bad or revoked token is a 401
+/// with problem details; the token itself is never logged.
+/// </summary>
+public sealed class CollectorAuthentication(
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, CollectorRegistry registry)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "Collector";
+    public const string Policy = "Collector";
+    public const string CollectorIdClaim = "gp_collector_id";
+    public const string ProgramIdClaim = "gp_program_id";
+    public const string ProgramKeyClaim = "gp_program_key";
+
+    private const string UnavailableItem = "gp.collector.database-unavailable";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var header = Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+            return AuthenticateResult.NoResult();
+        CollectorIdentity? collector;
+        try
+        {
+            collector = await registry.AuthenticateAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted);
+        }
+        catch (Exception exception) when (DatabaseUnavailable.IsUnavailable(exception))
+        {
+            Context.Items[UnavailableItem] = true;
+            return AuthenticateResult.Fail("The database is unavailable.");
+        }
+        if (collector is null)
+            return AuthenticateResult.Fail("Unknown or revoked collector token.");
+        var identity = new ClaimsIdentity(
+        [
+            new Claim(CollectorIdClaim, collector.CollectorId.ToString(CultureInfo.InvariantCulture)),
+            new Claim(ProgramIdClaim, collector.ProgramId.ToString(CultureInfo.InvariantCulture)),
+            new Claim(ProgramKeyClaim, collector.ProgramKey),
+        ], SchemeName);
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        if (Context.Items.ContainsKey(UnavailableItem))
+            return CollectionProblems.Write(Context, StatusCodes.Status503ServiceUnavailable, "Database unavailable",
+                "The portal cannot reach its database right now; nothing was stored. Retry later.", retryAfterSeconds: 30);
+        Response.Headers.WWWAuthenticate = "Bearer";
+        return CollectionProblems.Write(Context, StatusCodes.Status401Unauthorized, "Collector token required",
+            "Send the collector's token as 'Authorization: Bearer gpc_…'. The token is unknown, malformed or was revoked.");
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        CollectionProblems.Write(Context, StatusCodes.Status403Forbidden, "Not a collector", "This endpoint is for collector tokens only.");
+
+    public static CollectorIdentity From(ClaimsPrincipal user) => new(
+        long.Parse(user.FindFirst(CollectorIdClaim)!.Value, CultureInfo.InvariantCulture),
+        long.Parse(user.FindFirst(ProgramIdClaim)!.Value, CultureInfo.InvariantCulture),
+        user.FindFirst(ProgramKeyClaim)!.Value);
+}

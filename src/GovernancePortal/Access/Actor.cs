@@ -1,0 +1,18 @@
+namespace GovernancePortal.Access;
+
+/// <summary>Who performs an action, as the audit log records them: a person's email, or a named tool.</summary>
+public sealed record Actor(string Name, IReadOnlyCollection<string> Roles, long? SubjectId = null)
+{
+    public static readonly Actor System = new("system", []);
+
+    public bool IsIn(string role) => Roles.Contains(role);
+}
+
+/// <summary>A request the rules refuse; the message is written for the person who made it.</summary>
+public sealed class RuleViolation(string message, string? field = null) : Exception(message)
+{
+    public string? Field { get; } = field;
+}
+
+/// <summary>The thing asked for does not exist, or is not this person's to see (the two are not told apart).</summary>
+public sealed class NotFound(string message) : Exception(message);

@@ -1,0 +1,198 @@
+using Dapper;
+using GovernancePortal.Access;
+using GovernancePortal.Audit;
+using GovernancePortal.Data;
+
+namespace GovernancePortal.Programs;
+
+public sealed record Pause
+{
+    public long Id { get; init; }
+    public long ProgramId { get; init; }
+    public string PausedBy { get; init; } = "";
+    public DateTimeOffset PausedAt { get; init; }
+    public string Reason { get; init; } = "";
+    public string? ResumedBy { get; init; }
+    public DateTimeOffset? ResumedAt { get; init; }
+    public string? Resolution { get; init; }
+
+    /// <summary>The categories paused; empty when the whole program is.</summary>
+    public IReadOnlyList<string> CategoryKeys { get; init; } = [];
+
+    public bool IsActive => ResumedAt is null;
+    public bool IsWholeProgram => CategoryKeys.Count == 0;
+}
+
+/// <summary>
+/// Pause switches. A pause takes effect at its commit on every node, because collection checks the
+/// program row under a lock that conflicts with the update made here. Resuming needs a second
+/// privacy officer: the one who paused cannot resume alone.
+/// </summary>
+public sealed class PauseSwitch(ConnectionFactory connections, AuditLog audit, TimeProvider time)
+{
+    public const int MaxTextLength = 2_000;
+
+    private const string ProgramByKey = "SELECT id AS Id, key AS Key, state AS State FROM programs WHERE key = @Key";
+
+    private const string Categories = "SELECT id AS Id, key AS Key, paused AS Paused, retired_at AS RetiredAt FROM categories WHERE program_id = @ProgramId";
+
+    private const string Columns = """
+        id AS Id, program_id AS ProgramId, paused_by AS PausedBy, paused_at AS PausedAt, reason AS Reason,
+        resumed_by AS ResumedBy, resumed_at AS ResumedAt, resolution AS Resolution
+        """;
+
+    private const string History = $"SELECT {Columns} FROM pauses WHERE program_id = @ProgramId ORDER BY paused_at DESC, id DESC";
+
+    private const string PauseCategories = """
+        SELECT pc.pause_id AS PauseId, c.id AS CategoryId, c.key AS CategoryKey
+        FROM pause_categories pc JOIN categories c ON c.id = pc.category_id JOIN pauses p ON p.id = pc.pause_id
+        WHERE p.program_id = @ProgramId
+        """;
+
+    private const string InsertPause = """
+        INSERT INTO pauses (program_id, paused_by, paused_at, reason) VALUES (@ProgramId, @PausedBy, @PausedAt, @Reason) RETURNING id
+        """;
+
+    private const string Touch = "UPDATE programs SET state = @State, updated_at = @Now WHERE id = @Id";
+
+    /// <summary>Pauses the whole program (no categories given) or the chosen categories. Effective at the commit.</summary>
+    public async Task<Pause> PauseAsync(string programKey, IReadOnlyCollection<string> categoryKeys, string reason, Actor actor, CancellationToken cancellationToken = default)
+    {
+        RequireOfficer(actor);
+        var text = RequireText(reason, "reason", "Say why the program is paused; the reason is shown to everyone who looks at it.");
+
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
+        var program = await connection.QuerySingleOrDefaultAsync<ProgramRow>(
+            $"{ProgramByKey} {connections.Dialect.ForUpdate}", new { Key = programKey }, transaction)
+            ?? throw new NotFound($"There is no program '{programKey}'.");
+        if (program.State == ProgramState.Retired)
+            throw new RuleViolation("The program is retired; there is nothing to pause.");
+        var categories = (await connection.QueryAsync<CategoryRow>(Categories, new { ProgramId = program.Id }, transaction)).ToList();
+
+        var chosen = new List<CategoryRow>();
+        foreach (var key in categoryKeys.Distinct(StringComparer.Ordinal))
+        {
+            var category = categories.FirstOrDefault(c => c.Key == key && c.RetiredAt is null)
+                ?? throw new RuleViolation($"The program has no category '{key}'.", "categories");
+            chosen.Add(category);
+        }
+        if (chosen.Count == 0 && program.State == ProgramState.Paused)
+            throw new RuleViolation("The whole program is already paused.");
+        if (chosen.Count > 0 && chosen.All(c => c.Paused))
+            throw new RuleViolation("Every chosen category is already paused.", "categories");
+
+        // The time is taken after the row lock: every record accepted before this pause has an earlier received time.
+        var now = StoredTime.Normalize(time.GetUtcNow());
+        await connection.ExecuteAsync(Touch, new { program.Id, State = chosen.Count == 0 ? ProgramState.Paused : program.State, Now = now }, transaction);
+        if (chosen.Count > 0)
+            await connection.ExecuteAsync($"UPDATE categories SET paused = @Paused WHERE id {connections.Dialect.AnyOf("@Ids")}",
+                new { Paused = true, Ids = connections.Dialect.List(chosen.Select(c => c.Id)) }, transaction);
+        var pauseId = await connection.ExecuteScalarAsync<long>(InsertPause, new { ProgramId = program.Id, PausedBy = actor.Name, PausedAt = now, Reason = text }, transaction);
+        foreach (var category in chosen)
+            await connection.ExecuteAsync("INSERT INTO pause_categories (pause_id, category_id) VALUES (@PauseId, @CategoryId)",
+                new { PauseId = pauseId, CategoryId = category.Id }, transaction);
+
+        var scope = chosen.Count == 0 ? "whole program" : "categories " + string.Join(", ", chosen.Select(c => c.Key));
+        await audit.AppendAsync(connection, transaction, new AuditEntry(actor.Name, actor.Roles, "program.paused",
+            Program: program.Key, Detail: $"pause {pauseId}, {scope}: {text}"));
+        await transaction.CommitAsync(cancellationToken);
+        return new Pause
+        {
+            Id = pauseId, ProgramId = program.Id, PausedBy = actor.Name, PausedAt = now, Reason = text,
+            CategoryKeys = chosen.Select(c => c.Key).ToList(),
+        };
+    }
+
+    /// <summary>Resumes one active pause with a resolution note. The officer who paused cannot resume it.</summary>
+    public async Task ResumeAsync(string programKey, long pauseId, string resolution, Actor actor, CancellationToken cancellationToken = default)
+    {
+        RequireOfficer(actor);
+        var text = RequireText(resolution, "resolution", "Write the resolution: what was found and why collection may go on.");
+
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
+        var program = await connection.QuerySingleOrDefaultAsync<ProgramRow>(
+            $"{ProgramByKey} {connections.Dialect.ForUpdate}", new { Key = programKey }, transaction)
+            ?? throw new NotFound($"There is no program '{programKey}'.");
+        var pauses = await LoadAsync(connection, transaction, program.Id);
+        var pause = pauses.FirstOrDefault(p => p.Id == pauseId) ?? throw new NotFound("There is no such pause in this program.");
+        if (!pause.IsActive)
+            throw new RuleViolation($"This pause was already resumed by {pause.ResumedBy}.");
+        if (string.Equals(pause.PausedBy, actor.Name, StringComparison.OrdinalIgnoreCase))
+            throw new RuleViolation("You paused this program: a different privacy officer must resume it (two-person rule).");
+
+        var now = StoredTime.Normalize(time.GetUtcNow());
+        var stillActive = pauses.Where(p => p.IsActive && p.Id != pauseId).ToList();
+        var state = program.State == ProgramState.Retired ? ProgramState.Retired
+            : stillActive.Any(p => p.IsWholeProgram) ? ProgramState.Paused
+            : ProgramState.Active;
+        await connection.ExecuteAsync(Touch, new { program.Id, State = state, Now = now }, transaction);
+        var stillPausedKeys = stillActive.SelectMany(p => p.CategoryKeys).ToHashSet(StringComparer.Ordinal);
+        var release = pause.CategoryKeys.Where(key => !stillPausedKeys.Contains(key)).ToArray();
+        if (release.Length > 0)
+            await connection.ExecuteAsync($"UPDATE categories SET paused = @Paused WHERE program_id = @ProgramId AND key {connections.Dialect.AnyOf("@Keys")}",
+                new { Paused = false, ProgramId = program.Id, Keys = connections.Dialect.List(release) }, transaction);
+        await connection.ExecuteAsync(
+            "UPDATE pauses SET resumed_by = @By, resumed_at = @Now, resolution = @Resolution WHERE id = @Id AND resumed_at IS NULL",
+            new { Id = pauseId, By = actor.Name, Now = now, Resolution = text }, transaction);
+        await audit.AppendAsync(connection, transaction, new AuditEntry(actor.Name, actor.Roles, "program.resumed",
+            Program: program.Key, Detail: $"pause {pauseId} paused by {pause.PausedBy}: {text}"));
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Every pause of the program, newest first, with its categories.</summary>
+    public async Task<IReadOnlyList<Pause>> HistoryAsync(string programKey, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        var program = await connection.QuerySingleOrDefaultAsync<ProgramRow>(ProgramByKey, new { Key = programKey })
+            ?? throw new NotFound($"There is no program '{programKey}'.");
+        return await LoadAsync(connection, null, program.Id);
+    }
+
+    private static async Task<IReadOnlyList<Pause>> LoadAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction? transaction, long programId)
+    {
+        var pauses = await connection.QueryAsync<Pause>(History, new { ProgramId = programId }, transaction);
+        var categories = (await connection.QueryAsync<PauseCategoryRow>(PauseCategories, new { ProgramId = programId }, transaction))
+            .ToLookup(row => row.PauseId, row => row.CategoryKey);
+        return pauses.Select(p => p with { CategoryKeys = categories[p.Id].Order(StringComparer.Ordinal).ToList() }).ToList();
+    }
+
+    private static void RequireOfficer(Actor actor)
+    {
+        if (!actor.IsIn(Roles.PrivacyOfficer))
+            throw new RuleViolation("Only privacy officers pause and resume programs.");
+    }
+
+    private static string RequireText(string? value, string field, string message)
+    {
+        var text = (value ?? "").Trim();
+        if (text.Length == 0)
+            throw new RuleViolation(message, field);
+        if (text.Length > MaxTextLength)
+            throw new RuleViolation($"Keep it under {MaxTextLength} characters.", field);
+        return text;
+    }
+
+    private sealed record ProgramRow
+    {
+        public long Id { get; init; }
+        public string Key { get; init; } = "";
+        public string State { get; init; } = "";
+    }
+
+    private sealed record CategoryRow
+    {
+        public long Id { get; init; }
+        public string Key { get; init; } = "";
+        public bool Paused { get; init; }
+        public DateTimeOffset? RetiredAt { get; init; }
+    }
+
+    private sealed record PauseCategoryRow
+    {
+        public long PauseId { get; init; }
+        public long CategoryId { get; init; }
+        public string CategoryKey { get; init; } = "";
+    }
+}

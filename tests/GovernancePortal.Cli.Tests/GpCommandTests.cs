@@ -1,0 +1,192 @@
+using GovernancePortal.Collection;
+using GovernancePortal.Crypto;
+using GovernancePortal.Data;
+using GovernancePortal.Demo;
+using GovernancePortal.Programs;
+using GovernancePortal.Subjects;
+using GovernancePortal.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace GovernancePortal.Cli.Tests;
+
+public sealed class GpCommandTests : DatabaseTests
+{
+    private sealed record Run(int ExitCode, string Output, string Error)
+    {
+        public string[] ErrorLines => Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    }
+
+    private static async Task<Run> GpAsync(IEnumerable<KeyValuePair<string, string?>> settings, params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        var exitCode = await GovernancePortal.Cli.GpCommand.RunAsync(args, output, error, configuration);
+        return new Run(exitCode, output.ToString(), error.ToString());
+    }
+
+    /// <summary>The embedded default: SQLite and the master key file under Storage:DataFolder.</summary>
+    private static Dictionary<string, string?> KeyFileSettings(TestDatabase db) => new()
+    {
+        ["Database:Provider"] = "Sqlite",
+        ["ConnectionStrings:Portal"] = db.ConnectionString,
+        ["Storage:DataFolder"] = db.Folder,
+    };
+
+    private static Dictionary<string, string?> WithMasterKeys(TestDatabase db, MasterKey current, params MasterKey[] retired) =>
+        new(db.Configuration)
+        {
+            ["Encryption:MasterKey"] = current.ToBase64(),
+            ["Encryption:RetiredMasterKeys"] = string.Join(',', retired.Select(key => key.ToBase64())),
+        };
+
+    /// <summary>Every payload of alice's demo records, opened with <paramref name="masterKeys"/> alone.</summary>
+    private static async Task<List<string?>> AlicesPayloadsAsync(TestDatabase db, MasterKeyRing masterKeys)
+    {
+        await using var services = db.BuildServices(masterKeys);
+        var alice = await services.GetRequiredService<SubjectDirectory>().FindByExternalIdAsync(DemoData.FindUser("alice@example.com")!.ExternalId, Cancellation);
+        var payloads = new List<string?>();
+        await using var connection = await services.GetRequiredService<ConnectionFactory>().OpenAsync(Cancellation);
+        foreach (var program in await services.GetRequiredService<ProgramRegister>().ListAsync(Cancellation))
+            payloads.AddRange((await services.GetRequiredService<RecordStore>().NewestForSubjectAsync(connection, alice!.Id, program.Id, 100_000)).Select(r => r.Payload));
+        return payloads;
+    }
+
+    [Theory, MemberData(nameof(Engines))]
+    public async Task Migrate_Twice_SaysTheSchemaIsUpToDateTheSecondTime(Engine engine)
+    {
+        await using var db = await TestDatabase.CreateAsync(engine, migrate: false);
+
+        var first = await GpAsync(db.Configuration, "migrate");
+        var second = await GpAsync(db.Configuration, "migrate");
+
+        Assert.Equal((0, ""), (first.ExitCode, first.Error));
+        Assert.Matches(@"^applied [1-9]\d* migration\(s\)$", first.Output.Trim());
+        Assert.Equal((0, "schema is up to date", ""), (second.ExitCode, second.Output.Trim(), second.Error));
+        Assert.Empty(await db.Get<SchemaMigrator>().PendingAsync(Cancellation));
+    }
+
+    [Theory, MemberData(nameof(Engines))]
+    public async Task SeedDemo_Twice_LoadsOnceThenChangesNothing(Engine engine)
+    {
+        await using var db = await TestDatabase.CreateAsync(engine, migrate: false);
+
+        var first = await GpAsync(db.Configuration, "seed-demo");
+        var payloads = await AlicesPayloadsAsync(db, db.Settings.MasterKeys);
+        var second = await GpAsync(db.Configuration, "seed-demo");
+
+        Assert.Equal((0, "demo data loaded", ""), (first.ExitCode, first.Output.Trim(), first.Error));
+        Assert.Equal((0, "demo data was already there; nothing changed", ""), (second.ExitCode, second.Output.Trim(), second.Error));
+        Assert.NotEmpty(payloads);
+        Assert.Equal(payloads, await AlicesPayloadsAsync(db, db.Settings.MasterKeys));
+    }
+
+    [Fact]
+    public async Task KeysRotate_WithTheKeyFile_PrintsTheNewKeyIdAndRecordsStillOpen()
+    {
+        await using var db = await TestDatabase.CreateAsync(Engine.Sqlite, migrate: false);
+        var settings = KeyFileSettings(db);
+        var keyFile = Path.Combine(db.Folder, MasterKeyRing.KeyFileName);
+        Assert.Equal(0, (await GpAsync(settings, "seed-demo")).ExitCode);
+        var before = MasterKeyRing.FromKeyFile(keyFile);
+        var payloads = await AlicesPayloadsAsync(db, before);
+
+        var rotate = await GpAsync(settings, "keys", "rotate");
+
+        var after = MasterKeyRing.FromKeyFile(keyFile);
+        Assert.Equal((0, ""), (rotate.ExitCode, rotate.Error));
+        Assert.NotEqual(before.Current.Id, after.Current.Id);
+        Assert.Empty(after.Retired);
+        Assert.Matches($@"^new master key {after.Current.Id} written to .*{MasterKeyRing.KeyFileName}; re-wrapped [1-9]\d* data key\(s\)$", rotate.Output.Trim());
+        Assert.DoesNotContain(null, payloads);
+        Assert.Equal(payloads, await AlicesPayloadsAsync(db, after));
+    }
+
+    [Theory, MemberData(nameof(Engines))]
+    public async Task KeysRotate_WithConfiguredKeys_RewrapsUnderTheCurrentKeySoTheOldOneCanGo(Engine engine)
+    {
+        await using var db = await TestDatabase.CreateAsync(engine, migrate: false);
+        var oldKey = MasterKey.Generate();
+        var newKey = MasterKey.Generate();
+        Assert.Equal(0, (await GpAsync(WithMasterKeys(db, oldKey), "seed-demo")).ExitCode);
+        var payloads = await AlicesPayloadsAsync(db, new MasterKeyRing(oldKey));
+
+        var rotate = await GpAsync(WithMasterKeys(db, newKey, oldKey), "keys", "rotate");
+
+        Assert.Equal((0, ""), (rotate.ExitCode, rotate.Error));
+        Assert.Matches($@"^re-wrapped [1-9]\d* data key\(s\) under master key {newKey.Id}\n.*RetiredMasterKeys can be removed$", rotate.Output.Trim());
+        Assert.Equal(payloads, await AlicesPayloadsAsync(db, new MasterKeyRing(newKey)));
+    }
+
+    [Fact]
+    public async Task UnknownCommand_ExitsWith2AndPrintsTheUsage()
+    {
+        await using var db = await TestDatabase.CreateAsync(Engine.Sqlite);
+
+        var run = await GpAsync(db.Configuration, "frobnicate", "--now");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith("gp: unknown command 'frobnicate --now'", run.Error);
+        Assert.Contains("usage: gp <command>", run.Error);
+        Assert.Equal("", run.Output);
+    }
+
+    [Fact]
+    public async Task NoCommand_ExitsWith2AndPrintsTheUsage()
+    {
+        var run = await GpAsync([]);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith("usage: gp <command>", run.Output);
+    }
+
+    [Theory]
+    [InlineData("migrate")]
+    [InlineData("seed-demo")]
+    public async Task UnknownProvider_ExitsWith2AndOneLineNamingTheSetting(string command)
+    {
+        var run = await GpAsync([KeyValuePair.Create("Database:Provider", (string?)"Oracle")], command);
+
+        Assert.Equal(2, run.ExitCode);
+        var line = Assert.Single(run.ErrorLines);
+        Assert.StartsWith("gp: ", line);
+        Assert.Contains("Database:Provider", line);
+        Assert.Contains("Oracle", line);
+    }
+
+    [Fact]
+    public async Task Postgres_WithoutMasterKey_ExitsWith2AndOneLineNamingTheSetting()
+    {
+        var run = await GpAsync(new Dictionary<string, string?>
+        {
+            ["Database:Provider"] = "Postgres",
+            ["ConnectionStrings:Portal"] = "Host=127.0.0.1;Port=1;Username=gp",
+        }, "migrate");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("Encryption:MasterKey", Assert.Single(run.ErrorLines));
+    }
+
+    [Theory]
+    [InlineData("migrate")]
+    [InlineData("seed-demo")]
+    [InlineData("keys", "rotate")]
+    public async Task UnreachablePostgres_ExitsNonZeroWithOneLineAndNoStackTrace(params string[] command)
+    {
+        var run = await GpAsync(new Dictionary<string, string?>
+        {
+            ["Database:Provider"] = "Postgres",
+            // Nothing listens on port 1: the connection is refused at once.
+            ["ConnectionStrings:Portal"] = "Host=127.0.0.1;Port=1;Username=gp;Password=secret;Timeout=5",
+            ["Encryption:MasterKey"] = MasterKey.Generate().ToBase64(),
+        }, command);
+
+        Assert.NotEqual(0, run.ExitCode);
+        var line = Assert.Single(run.ErrorLines);
+        Assert.StartsWith("gp: ", line);
+        Assert.DoesNotContain("Exception", line);
+        Assert.DoesNotContain("secret", line);
+        Assert.Equal("", run.Output);
+    }
+}

@@ -1,0 +1,83 @@
+using System.Text.RegularExpressions;
+
+namespace GovernancePortal.Web.Tests.Startup;
+
+/// <summary>
+/// The real web host, started as an operator starts it, with a setting missing or wrong: it must end
+/// with exit code 1 and one line on standard error that names the problem, never a stack trace and
+/// never a secret.
+/// </summary>
+public sealed partial class StartupGuardTests : IDisposable
+{
+    private const string ProblemPrefix = "Governance Portal cannot start: ";
+    // Bounds a hang, not the speed: starting .NET on a busy machine and giving up on a database both take a while.
+    private static readonly TimeSpan ExitWithin = TimeSpan.FromSeconds(60);
+
+    private readonly TemporaryFolder _dataFolder = new("startup-guard");
+
+    [Fact]
+    public async Task Production_WithoutOidcAndMasterKey_ExitsWithOneLineNamingEveryMissingSetting()
+    {
+        var (line, _) = await RunToProblemAsync(new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+        });
+
+        Assert.Contains("Authentication:Oidc:Authority", line);
+        Assert.Contains("Authentication:Oidc:ClientId", line);
+        Assert.Contains("Encryption:MasterKey", line);
+    }
+
+    [Fact]
+    public async Task UnknownDatabaseProvider_ExitsWithOneLineNamingTheSetting()
+    {
+        var (line, _) = await RunToProblemAsync(new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["Database__Provider"] = "Oracle",
+        });
+
+        Assert.Contains("Database:Provider", line);
+        Assert.Contains("Oracle", line);
+    }
+
+    [Fact]
+    public async Task UnreachablePostgres_ExitsWithOneLineSayingWhereWithoutThePassword()
+    {
+        const string password = "secret-pw";
+        var (line, output) = await RunToProblemAsync(new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["Database__Provider"] = "Postgres",
+            ["ConnectionStrings__Portal"] = $"Host=127.0.0.1;Port=1;Database=x;Username=u;Password={password};Timeout=3",
+        });
+
+        Assert.Contains("is not available", line);
+        Assert.Contains("127.0.0.1:1", line);
+        Assert.DoesNotContain(password, output);
+    }
+
+    public void Dispose() => _dataFolder.Dispose();
+
+    /// <summary>
+    /// Runs the host to its end; checks exit code 1, one line on standard error and no stack trace; returns
+    /// that line and everything the host wrote.
+    /// </summary>
+    private async Task<(string Line, string Output)> RunToProblemAsync(Dictionary<string, string> settings)
+    {
+        settings["Storage__DataFolder"] = _dataFolder.Path;
+        await using var portal = PortalProcess.Start(PortalProcess.BuiltWebDll, settings);
+        var exitCode = await portal.WaitForExitAsync(ExitWithin, TestContext.Current.CancellationToken);
+
+        Assert.True(exitCode == 1, $"Expected exit code 1.{Environment.NewLine}{portal.Transcript}");
+        var errorLines = portal.StandardErrorLines;
+        Assert.True(errorLines.Count == 1, $"Expected exactly one line on standard error.{Environment.NewLine}{portal.Transcript}");
+        Assert.False(StackFrame().IsMatch(portal.StandardOutput + Environment.NewLine + portal.StandardError),
+            $"Expected no stack trace.{Environment.NewLine}{portal.Transcript}");
+        Assert.StartsWith(ProblemPrefix, errorLines[0]);
+        return (errorLines[0], portal.StandardOutput + Environment.NewLine + portal.StandardError);
+    }
+
+    [GeneratedRegex(@"^\s+at \S", RegexOptions.Multiline)]
+    private static partial Regex StackFrame();
+}
