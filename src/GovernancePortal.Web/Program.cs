@@ -3,8 +3,7 @@ using GovernancePortal.Web.Infrastructure;
 
 return await PortalStartup.RunGuardedAsync(async () =>
 {
-    var app = PortalApp.Build(args);
-    await app.PrepareDatabaseAsync();
+    var app = await PortalApp.BuildAsync(args);
     await app.RunAsync();
 });
 

@@ -32,11 +32,12 @@ internal static class IngestBenchmark
     public static async Task<int> RunAsync(int records, int rounds, DatabaseProvider provider, string? postgres, TextWriter output)
     {
         await using var database = await BenchDatabase.CreateAsync(provider, postgres);
-        var app = PortalApp.Build(["--environment", "Development"], builder =>
+        var app = await PortalApp.BuildAsync(["--environment", "Development"], builder =>
         {
             builder.Configuration.AddInMemoryCollection(database.Configuration);
             builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
             {
+                ["Demo:Seed"] = "false",
                 ["Collection:RateLimit:RequestsPerSecond"] = "100000",
                 ["Collection:RateLimit:Burst"] = "100000",
                 ["Logging:LogLevel:Default"] = "Warning",
@@ -44,7 +45,6 @@ internal static class IngestBenchmark
             });
             builder.WebHost.UseUrls("http://127.0.0.1:0");
         });
-        await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync();
         await app.StartAsync();
         try
         {

@@ -26,12 +26,16 @@ public static class PortalStartup
         return builder;
     }
 
-    /// <summary>Applies the schema, and on the embedded default (Development with SQLite) seeds the demo data once.</summary>
+    /// <summary>
+    /// Applies the schema, and on the embedded default (Development with SQLite) seeds the demo data once
+    /// unless <c>Demo:Seed</c> is false.
+    /// </summary>
     public static async Task PrepareDatabaseAsync(this WebApplication app)
     {
         await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync();
         var settings = app.Services.GetRequiredService<PortalSettings>();
         if (app.Environment.IsDevelopment() && settings.Database.Provider == DatabaseProvider.Sqlite
+            && app.Configuration.GetValue("Demo:Seed", true)
             && await app.Services.GetRequiredService<DemoData>().SeedAsync())
             app.Logger.LogInformation("Seeded the demo data");
     }
