@@ -14,6 +14,10 @@ public static class RecordPayloads
     public static (byte[] Nonce, byte[] Sealed) Seal(DataKey key, DateTimeOffset capturedAt, string payloadJson) =>
         Aead.Seal(key.Key, Encoding.UTF8.GetBytes(payloadJson), AssociatedData(key.Scope, capturedAt));
 
+    /// <summary>Seals with a cipher keyed by <paramref name="key"/>'s bytes, reused across a batch.</summary>
+    public static (byte[] Nonce, byte[] Sealed) Seal(System.Security.Cryptography.AesGcm cipher, DataKey key, DateTimeOffset capturedAt, string payloadJson) =>
+        Aead.Seal(cipher, Encoding.UTF8.GetBytes(payloadJson), AssociatedData(key.Scope, capturedAt));
+
     public static string Open(DataKey key, DateTimeOffset capturedAt, byte[] nonce, byte[] sealedPayload) =>
         Encoding.UTF8.GetString(Aead.Open(key.Key, nonce, sealedPayload, AssociatedData(key.Scope, capturedAt)));
 

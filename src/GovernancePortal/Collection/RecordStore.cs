@@ -30,13 +30,24 @@ public sealed class RecordStore(DataKeyStore keys, SqlDialect dialect, TimeProvi
         var scopeKeys = await keys.GetOrCreateManyAsync(connection, transaction, scopes);
         var receivedAt = StoredTime.Normalize(time.GetUtcNow());
         var rows = new RecordRow[records.Count];
-        for (var i = 0; i < records.Count; i++)
+        var ciphers = new Dictionary<long, AesGcm>();
+        try
         {
-            var record = records[i];
-            var key = scopeKeys[new DataKeyScope(record.SubjectId, record.ProgramId, record.CategoryId)];
-            var capturedAt = StoredTime.Normalize(record.CapturedAt);
-            var (nonce, sealedPayload) = RecordPayloads.Seal(key, capturedAt, record.PayloadJson);
-            rows[i] = new RecordRow(record.ProgramId, record.CategoryId, record.SubjectId, record.CollectorId, key.Id, capturedAt, receivedAt, nonce, sealedPayload);
+            for (var i = 0; i < records.Count; i++)
+            {
+                var record = records[i];
+                var key = scopeKeys[new DataKeyScope(record.SubjectId, record.ProgramId, record.CategoryId)];
+                if (!ciphers.TryGetValue(key.Id, out var cipher))
+                    ciphers[key.Id] = cipher = new AesGcm(key.Key, Aead.TagSize);
+                var capturedAt = StoredTime.Normalize(record.CapturedAt);
+                var (nonce, sealedPayload) = RecordPayloads.Seal(cipher, key, capturedAt, record.PayloadJson);
+                rows[i] = new RecordRow(record.ProgramId, record.CategoryId, record.SubjectId, record.CollectorId, key.Id, capturedAt, receivedAt, nonce, sealedPayload);
+            }
+        }
+        finally
+        {
+            foreach (var cipher in ciphers.Values)
+                cipher.Dispose();
         }
         await dialect.InsertRecordsAsync(connection, transaction, rows, cancellationToken);
     }

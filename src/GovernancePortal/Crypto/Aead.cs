@@ -10,9 +10,15 @@ public static class Aead
 
     public static (byte[] Nonce, byte[] Sealed) Seal(ReadOnlySpan<byte> key, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> associatedData)
     {
+        using var aes = new AesGcm(key, TagSize);
+        return Seal(aes, plaintext, associatedData);
+    }
+
+    /// <summary>Seals with a cipher already keyed, for many payloads under one key.</summary>
+    public static (byte[] Nonce, byte[] Sealed) Seal(AesGcm aes, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> associatedData)
+    {
         var nonce = RandomNumberGenerator.GetBytes(NonceSize);
         var output = new byte[plaintext.Length + TagSize];
-        using var aes = new AesGcm(key, TagSize);
         aes.Encrypt(nonce, plaintext, output.AsSpan(0, plaintext.Length), output.AsSpan(plaintext.Length), associatedData);
         return (nonce, output);
     }

@@ -96,7 +96,7 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
                 {
                     var scope = new DataKeyScope(row.SubjectId, row.ProgramId, row.CategoryId);
                     if (wanted.Contains(scope))
-                        keys[scope] = new DataKey(row.Id, scope, Unwrap(row.WrappedKey, row.MasterKeyId, scope));
+                        keys[scope] = new DataKey(row.Id, scope, UnwrapCached(row.Id, row.WrappedKey, row.MasterKeyId, scope));
                 }
             }
         }
@@ -114,7 +114,7 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
             row =>
             {
                 var scope = new DataKeyScope(row.SubjectId, row.ProgramId, row.CategoryId);
-                return new DataKey(row.Id, scope, Unwrap(row.WrappedKey, row.MasterKeyId, scope));
+                return new DataKey(row.Id, scope, UnwrapCached(row.Id, row.WrappedKey, row.MasterKeyId, scope));
             });
     }
 
@@ -126,6 +126,23 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
     {
         var (nonce, sealedKey) = Aead.Seal(master.Bytes, key, scope.WrapAssociatedData());
         return [.. nonce, .. sealedKey];
+    }
+
+    /// <summary>
+    /// Unwrapped keys by id and wrapping key. A data key's bytes never change (rotation only re-wraps
+    /// them), and only ids read as live from the database are looked up, so a destroyed key is never used.
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(long Id, string MasterKeyId), byte[]> _unwrapped = new();
+
+    private const int MaxCachedKeys = 200_000;
+
+    private byte[] UnwrapCached(long id, byte[] wrapped, string masterKeyId, DataKeyScope scope)
+    {
+        if (_unwrapped.TryGetValue((id, masterKeyId), out var key))
+            return key;
+        if (_unwrapped.Count >= MaxCachedKeys)
+            _unwrapped.Clear();
+        return _unwrapped[(id, masterKeyId)] = Unwrap(wrapped, masterKeyId, scope);
     }
 
     internal byte[] Unwrap(byte[] wrapped, string masterKeyId, DataKeyScope scope) =>

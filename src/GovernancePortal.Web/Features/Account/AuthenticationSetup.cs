@@ -90,6 +90,16 @@ public static class AuthenticationSetup
             options.CallbackPath = "/signin-oidc";
             options.SignedOutCallbackPath = "/signout-callback-oidc";
             options.Events.OnTicketReceived = context => ToPortalPrincipal(context, roleClaimType);
+            options.Events.OnRedirectToIdentityProvider = context =>
+            {
+                // Only a browser asking for a page is sent to the identity provider; anything else gets a bare 401.
+                if (!WantsPage(context.Request))
+                {
+                    context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                    context.HandleResponse();
+                }
+                return Task.CompletedTask;
+            };
             options.Events.OnRemoteFailure = context =>
             {
                 context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>()
@@ -131,13 +141,14 @@ public static class AuthenticationSetup
         }
     }
 
+    private static bool WantsPage(HttpRequest request) =>
+        HttpMethods.IsGet(request.Method) && !request.Path.StartsWithSegments("/api")
+        && request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>Browsers are redirected to sign in; API and other non-page requests get a bare status code.</summary>
     private static Task RedirectOrStatus(RedirectContext<CookieAuthenticationOptions> context, int status)
     {
-        var request = context.Request;
-        var wantsPage = HttpMethods.IsGet(request.Method) && !request.Path.StartsWithSegments("/api")
-            && request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase);
-        if (wantsPage)
+        if (WantsPage(context.Request))
             context.Response.Redirect(context.RedirectUri);
         else
             context.Response.StatusCode = status;

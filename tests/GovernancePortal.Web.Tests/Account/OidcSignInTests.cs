@@ -1,0 +1,192 @@
+using System.Net;
+using AngleSharp.Html.Parser;
+using GovernancePortal.Access;
+using GovernancePortal.Subjects;
+using GovernancePortal.Testing;
+using GovernancePortal.Web.Features.Account;
+using GovernancePortal.Web.Tests.Hosting;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace GovernancePortal.Web.Tests.Account;
+
+/// <summary>
+/// Sign-in through a real OpenID Connect provider: code flow with PKCE, the code exchanged over real
+/// HTTP, the person's groups mapped to portal roles, their subject recorded.
+/// </summary>
+public sealed class OidcSignInTests(OidcSignInTests.Portal portal) : IClassFixture<OidcSignInTests.Portal>
+{
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task OidcSignIn_PersonInTheMappedGroup_IsAPrivacyOfficerAndNothingMore()
+    {
+        using var browser = await portal.SignInThroughProviderAsync("olivia", "/programs");
+
+        using var programs = await browser.GetPageAsync("/programs");
+        Assert.Equal(HttpStatusCode.OK, programs.StatusCode);
+        Assert.Contains("Model Capability Initiative", await programs.Content.ReadAsStringAsync(Cancellation));
+        using var audit = await browser.GetPageAsync("/audit");
+        Assert.Equal(HttpStatusCode.Redirect, audit.StatusCode);
+        Assert.Equal("/access-denied", audit.RedirectTarget("returnUrl").Path);
+        using var home = await browser.GetPageAsync("/");
+        var page = new HtmlParser().ParseDocument(await home.Content.ReadAsStringAsync(Cancellation));
+        Assert.Equal("Olivia Officer", page.QuerySelector(".gp-user-name")?.TextContent.Trim());
+        Assert.Equal($"{Roles.Employee} · {Roles.PrivacyOfficer}", page.QuerySelector(".gp-user-roles")?.TextContent.Trim());
+    }
+
+    [Fact]
+    public async Task OidcSignIn_NewPerson_IsRecordedAsASubjectWithTheProvidersIdentity()
+    {
+        var olivia = Portal.ProviderUsers["olivia"];
+        var before = DateTimeOffset.UtcNow.AddSeconds(-1);
+
+        using var _ = await portal.SignInThroughProviderAsync("olivia", "/");
+
+        var subject = await portal.Database.Get<SubjectDirectory>().FindByExternalIdAsync(olivia.Subject, Cancellation);
+        Assert.NotNull(subject);
+        Assert.Equal(olivia.Email, subject.Email);
+        Assert.Equal(olivia.Name, subject.DisplayName);
+        Assert.True(subject.LastSignInAt >= before, $"last sign-in {subject.LastSignInAt} is before the sign-in at {before}");
+    }
+
+    [Fact]
+    public async Task OidcSignIn_PersonWithoutTheMappedGroup_IsOnlyAnEmployee()
+    {
+        using var browser = await portal.SignInThroughProviderAsync("noah", "/me");
+
+        using var myData = await browser.GetPageAsync("/me");
+        using var programs = await browser.GetAsync("/programs", Cancellation);
+
+        Assert.Equal(HttpStatusCode.OK, myData.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, programs.StatusCode);
+    }
+
+    [Fact]
+    public async Task OidcCallback_FromAnotherBrowser_SignsNobodyIn()
+    {
+        // Login CSRF: an attacker's own authorization response, replayed into a victim's browser.
+        using var attacker = portal.CreateBrowser(Portal.Address);
+        using var victim = portal.CreateBrowser(Portal.Address);
+        using var challenge = await attacker.GetPageAsync("/");
+        using var idp = portal.Provider.CreateBrowser("noah");
+        using var authorization = await idp.GetAsync(challenge.Headers.Location, Cancellation);
+
+        using var callback = await Portal.DeliverAsync(victim, authorization);
+
+        Assert.Equal(HttpStatusCode.Redirect, callback.StatusCode);
+        Assert.Equal(AuthenticationSetup.SignInFailedPath, callback.RedirectTarget("returnUrl").Path);
+        using var home = await victim.GetPageAsync("/");
+        Assert.Equal(HttpStatusCode.Redirect, home.StatusCode);
+        Assert.StartsWith(portal.Provider.Authority.AbsoluteUri, home.Headers.Location?.AbsoluteUri);
+    }
+
+    [Fact]
+    public async Task DevSignIn_WhenAnOidcAuthorityIsSet_DoesNotExist()
+    {
+        using var browser = portal.CreateBrowser(Portal.Address);
+
+        using var page = await browser.GetPageAsync(DevSignInEndpoints.Path);
+        using var post = await browser.PostAsync(DevSignInEndpoints.Path,
+            new FormUrlEncodedContent(new Dictionary<string, string> { ["user"] = "admin@example.com" }), Cancellation);
+
+        var routes = portal.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>().Select(e => e.RoutePattern.RawText);
+        Assert.DoesNotContain(DevSignInEndpoints.Path, routes);
+        Assert.Equal(HttpStatusCode.Redirect, page.StatusCode);
+        Assert.StartsWith(portal.Provider.Authority.AbsoluteUri + OidcTestProvider.AuthorizePath.TrimStart('/'), page.Headers.Location?.AbsoluteUri);
+        Assert.NotEqual(HttpStatusCode.OK, post.StatusCode);
+        Assert.False(post.Headers.TryGetValues("Set-Cookie", out var cookies) && cookies.Any(c => c.StartsWith("gp.session=", StringComparison.Ordinal)));
+    }
+
+    /// <summary>The portal configured for the test provider, which runs for the whole class.</summary>
+    public sealed class Portal : IAsyncLifetime
+    {
+        // https, as in production: the correlation and nonce cookies of the code flow are Secure-only.
+        public static readonly Uri Address = new("https://localhost");
+
+        public static readonly IReadOnlyDictionary<string, ProviderUser> ProviderUsers = new Dictionary<string, ProviderUser>
+        {
+            ["olivia"] = new("idp-olivia-7f3a", "olivia.officer@example.com", "Olivia Officer", ["privacy-team", "staff"]),
+            ["noah"] = new("idp-noah-19c2", "noah.engineer@example.com", "Noah Engineer", ["staff"]),
+        };
+
+        private PortalFactory? _factory;
+        private OidcTestProvider? _provider;
+
+        public OidcTestProvider Provider => _provider ?? throw new InvalidOperationException("Not started.");
+
+        public TestDatabase Database => Factory.Database;
+
+        public IServiceProvider Services => Factory.Services;
+
+        private PortalFactory Factory => _factory ?? throw new InvalidOperationException("Not started.");
+
+        public async ValueTask InitializeAsync()
+        {
+            _provider = await OidcTestProvider.StartAsync(new Uri(Address, "/signin-oidc"), ProviderUsers, defaultUser: "olivia");
+            _factory = PortalFactory.For(Engine.Sqlite, new Dictionary<string, string?>
+            {
+                ["Authentication:Oidc:Authority"] = _provider.Authority.AbsoluteUri,
+                ["Authentication:Oidc:ClientId"] = OidcTestProvider.ClientId,
+                ["Authentication:Oidc:ClientSecret"] = OidcTestProvider.ClientSecret,
+                ["Authentication:Oidc:RequireHttpsMetadata"] = "false",
+                ["Authentication:RoleMap:PrivacyOfficer"] = "privacy-team",
+            });
+            await _factory.InitializeAsync();
+        }
+
+        public HttpClient CreateBrowser(Uri baseAddress) => Factory.CreateBrowser(baseAddress);
+
+        /// <summary>
+        /// Drives the code flow by hand, one redirect at a time: the portal's challenge, the provider's
+        /// authorization endpoint, and the authorization response back to the portal's callback, which
+        /// must send the browser back to <paramref name="startUrl"/>. Returns the signed-in portal browser.
+        /// </summary>
+        public async Task<HttpClient> SignInThroughProviderAsync(string providerUser, string startUrl)
+        {
+            var browser = CreateBrowser(Address);
+            var response = await browser.GetPageAsync(startUrl);
+            // The challenge may pass through /authentication/login before it leaves for the provider.
+            while (IsRedirect(response) && IsPortal(new Uri(Address, response.Headers.Location!)))
+                response = await browser.GetPageAsync(new Uri(Address, response.Headers.Location!).AbsoluteUri);
+            Assert.True(IsRedirect(response), $"The portal did not send {startUrl} to the provider: {(int)response.StatusCode}");
+            Assert.StartsWith(Provider.Authority.AbsoluteUri, response.Headers.Location!.AbsoluteUri);
+
+            using var idp = Provider.CreateBrowser(providerUser);
+            using var authorization = await idp.GetAsync(response.Headers.Location, Cancellation);
+            using var callback = await DeliverAsync(browser, authorization);
+            Assert.True(IsRedirect(callback), $"The portal's callback answered {(int)callback.StatusCode}");
+            Assert.Equal(startUrl, callback.Headers.Location?.OriginalString);
+            return browser;
+        }
+
+        /// <summary>
+        /// Carries the provider's authorization response to the portal as a browser would: a redirect to
+        /// the callback (query response mode), or the auto-submitting form of the form_post response mode.
+        /// </summary>
+        public static async Task<HttpResponseMessage> DeliverAsync(HttpClient portalBrowser, HttpResponseMessage authorization)
+        {
+            if (IsRedirect(authorization))
+                return await portalBrowser.GetAsync(authorization.Headers.Location, Cancellation);
+            Assert.True(authorization.StatusCode == HttpStatusCode.OK,
+                $"The provider refused the authorization request: {(int)authorization.StatusCode} {await authorization.Content.ReadAsStringAsync(Cancellation)}");
+            var form = new HtmlParser().ParseDocument(await authorization.Content.ReadAsStringAsync(Cancellation)).Forms.Single();
+            var fields = form.QuerySelectorAll("input[type=hidden]")
+                .Select(input => KeyValuePair.Create(input.GetAttribute("name")!, input.GetAttribute("value") ?? ""));
+            return await portalBrowser.PostAsync(form.GetAttribute("action"), new FormUrlEncodedContent(fields), Cancellation);
+        }
+
+        private static bool IsRedirect(HttpResponseMessage response) =>
+            response.StatusCode is HttpStatusCode.Redirect or HttpStatusCode.Found or HttpStatusCode.SeeOther && response.Headers.Location is not null;
+
+        private static bool IsPortal(Uri uri) => uri.Host == Address.Host && uri.Port == Address.Port;
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_factory is not null)
+                await _factory.DisposeAsync();
+            if (_provider is not null)
+                await _provider.DisposeAsync();
+        }
+    }
+}
