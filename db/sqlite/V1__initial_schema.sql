@@ -1,5 +1,5 @@
--- Schema v1: the whole domain of DESIGN §3. Times are UTC, stored as ISO-8601 text
--- (yyyy-MM-ddTHH:mm:ss.fffffffZ, fixed width, so text order is time order).
+-- Schema v1: the whole domain of DESIGN §3. Times are UTC, stored as integer microseconds since
+-- 1970-01-01T00:00:00Z: exact, compact and cheap to index.
 
 CREATE TABLE programs (
     id            INTEGER PRIMARY KEY,
@@ -9,8 +9,8 @@ CREATE TABLE programs (
     owner         text        NOT NULL,
     legal_basis   text        NOT NULL CHECK (legal_basis IN ('consent', 'legitimate_interest', 'legal_obligation')),
     state         text        NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'paused', 'retired')),
-    created_at    text        NOT NULL,
-    updated_at    text        NOT NULL
+    created_at    integer     NOT NULL,
+    updated_at    integer     NOT NULL
 );
 
 CREATE TABLE categories (
@@ -22,8 +22,8 @@ CREATE TABLE categories (
     sensitivity    text        NOT NULL CHECK (sensitivity IN ('low', 'medium', 'high', 'special')),
     retention_days integer     NOT NULL CHECK (retention_days > 0),
     paused         integer     NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),
-    retired_at     text        NULL,
-    created_at     text        NOT NULL,
+    retired_at     integer     NULL,
+    created_at     integer     NOT NULL,
     UNIQUE (program_id, key)
 );
 
@@ -32,8 +32,8 @@ CREATE TABLE subjects (
     external_id     text        NULL UNIQUE,
     email           text        NULL UNIQUE,
     display_name    text        NOT NULL,
-    created_at      text        NOT NULL,
-    last_sign_in_at text        NULL,
+    created_at      integer     NOT NULL,
+    last_sign_in_at integer     NULL,
     CHECK (email IS NOT NULL OR external_id IS NOT NULL)
 );
 
@@ -43,10 +43,10 @@ CREATE TABLE collectors (
     name             text        NOT NULL,
     token_hash       blob        NOT NULL UNIQUE,
     created_by       text        NOT NULL,
-    created_at       text        NOT NULL,
-    last_seen_at     text        NULL,
+    created_at       integer     NOT NULL,
+    last_seen_at     integer     NULL,
     records_accepted integer     NOT NULL DEFAULT 0,
-    revoked_at       text        NULL,
+    revoked_at       integer     NULL,
     revoked_by       text        NULL
 );
 
@@ -57,8 +57,8 @@ CREATE TABLE data_keys (
     category_id   integer     NOT NULL REFERENCES categories (id),
     wrapped_key   blob        NULL,
     master_key_id text        NULL,
-    created_at    text        NOT NULL,
-    destroyed_at  text        NULL,
+    created_at    integer     NOT NULL,
+    destroyed_at  integer     NULL,
     CHECK ((wrapped_key IS NULL) = (destroyed_at IS NOT NULL))
 );
 -- One live key per scope; a destroyed key stays as a tombstone and a later record gets a new key.
@@ -71,14 +71,13 @@ CREATE TABLE records (
     subject_id   integer     NOT NULL REFERENCES subjects (id),
     collector_id integer     NULL REFERENCES collectors (id),
     data_key_id  integer     NOT NULL REFERENCES data_keys (id),
-    captured_at  text        NOT NULL,
-    received_at  text        NOT NULL,
+    captured_at  integer     NOT NULL,
+    received_at  integer     NOT NULL,
     nonce        blob        NOT NULL,
     payload      blob        NOT NULL
 );
 CREATE INDEX ix_records_subject_program_category_captured ON records (subject_id, program_id, category_id, captured_at);
 CREATE INDEX ix_records_captured ON records (captured_at);
-CREATE INDEX ix_records_data_key ON records (data_key_id);
 
 CREATE TABLE revocations (
     id           INTEGER PRIMARY KEY,
@@ -86,8 +85,8 @@ CREATE TABLE revocations (
     program_id   integer     NOT NULL REFERENCES programs (id),
     category_id  integer     NULL REFERENCES categories (id),
     kind         text        NOT NULL CHECK (kind IN ('withdrawal', 'objection')),
-    created_at   text        NOT NULL,
-    withdrawn_at text        NULL
+    created_at   integer     NOT NULL,
+    withdrawn_at integer     NULL
 );
 CREATE INDEX ix_revocations_subject_program ON revocations (subject_id, program_id);
 
@@ -95,10 +94,10 @@ CREATE TABLE pauses (
     id          INTEGER PRIMARY KEY,
     program_id  integer     NOT NULL REFERENCES programs (id),
     paused_by   text        NOT NULL,
-    paused_at   text        NOT NULL,
+    paused_at   integer     NOT NULL,
     reason      text        NOT NULL CHECK (length(reason) > 0),
     resumed_by  text        NULL,
-    resumed_at  text        NULL,
+    resumed_at  integer     NULL,
     resolution  text        NULL,
     CHECK (resumed_by IS NULL OR resumed_by <> paused_by)
 );
@@ -117,9 +116,9 @@ CREATE TABLE legal_holds (
     program_id  integer     NULL REFERENCES programs (id),
     reason      text        NOT NULL CHECK (length(reason) > 0),
     placed_by   text        NOT NULL,
-    placed_at   text        NOT NULL,
+    placed_at   integer     NOT NULL,
     released_by text        NULL,
-    released_at text        NULL,
+    released_at integer     NULL,
     CHECK (subject_id IS NOT NULL OR program_id IS NOT NULL)
 );
 
@@ -130,12 +129,12 @@ CREATE TABLE grants (
     program_id     integer     NOT NULL REFERENCES programs (id),
     purpose        text        NOT NULL CHECK (length(purpose) > 0),
     requested_by   text        NOT NULL,
-    requested_at   text        NOT NULL,
+    requested_at   integer     NOT NULL,
     approved_by    text        NULL,
-    approved_at    text        NULL,
-    expires_at     text        NOT NULL,
+    approved_at    integer     NULL,
+    expires_at     integer     NOT NULL,
     revoked_by     text        NULL,
-    revoked_at     text        NULL,
+    revoked_at     integer     NULL,
     CHECK (approved_by IS NULL OR approved_by <> requested_by)
 );
 CREATE INDEX ix_grants_principal ON grants (principal_kind, principal);
@@ -154,13 +153,13 @@ CREATE TABLE requests (
     program_id       integer     NULL REFERENCES programs (id),
     category_id      integer     NULL REFERENCES categories (id),
     status           text        NOT NULL CHECK (status IN ('received', 'in_progress', 'completed', 'upheld', 'rejected')),
-    received_at      text        NOT NULL,
-    due_at           text        NOT NULL,
-    extended_due_at  text        NULL,
+    received_at      integer     NOT NULL,
+    due_at           integer     NOT NULL,
+    extended_due_at  integer     NULL,
     extension_reason text        NULL,
     decided_by       text        NULL,
     decision_reason  text        NULL,
-    completed_at     text        NULL,
+    completed_at     integer     NULL,
     receipt          text        NULL
 );
 CREATE INDEX ix_requests_subject ON requests (subject_id, received_at);
@@ -169,7 +168,7 @@ CREATE INDEX ix_requests_status_due ON requests (status, due_at);
 -- Append-only and hash-chained (DESIGN §5.4): seq is assigned by the writer under a lock, no gaps.
 CREATE TABLE audit_events (
     seq          integer     PRIMARY KEY CHECK (seq > 0),
-    occurred_at  text        NOT NULL,
+    occurred_at  integer     NOT NULL,
     actor        text        NOT NULL,
     actor_roles  text        NOT NULL,
     action       text        NOT NULL,
@@ -188,5 +187,5 @@ CREATE INDEX ix_audit_events_occurred ON audit_events (occurred_at);
 CREATE TABLE data_protection_keys (
     friendly_name text PRIMARY KEY,
     xml           text        NOT NULL,
-    created_at    text        NOT NULL
+    created_at    integer     NOT NULL
 );

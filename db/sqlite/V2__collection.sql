@@ -3,7 +3,7 @@
 CREATE TABLE collect_requests (
     collector_id    integer     NOT NULL REFERENCES collectors (id),
     idempotency_key text        NOT NULL,
-    created_at      text        NOT NULL,
+    created_at      integer     NOT NULL,
     response        text        NOT NULL,
     PRIMARY KEY (collector_id, idempotency_key)
 );

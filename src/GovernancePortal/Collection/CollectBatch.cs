@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace GovernancePortal.Collection;
 
@@ -36,7 +37,7 @@ public sealed record CollectBatch(IReadOnlyList<IncomingRecord> Records, IReadOn
     public const int MaxSubjectLength = 320;
     public const int MaxCategoryLength = 63;
 
-    private static readonly JsonSerializerOptions ReadOptions = new() { MaxDepth = 64 };
+    private static readonly JsonSerializerOptions ReadOptions = new() { MaxDepth = 64, Converters = { new ItemConverter() } };
 
     /// <summary>
     /// Reads a JSON array, or NDJSON when <paramref name="contentType"/> says so, as a stream: one
@@ -50,12 +51,12 @@ public sealed record CollectBatch(IReadOnlyList<IncomingRecord> Records, IReadOn
         var index = 0;
         try
         {
-            var elements = IsNdjson(contentType) ? ReadNdjsonAsync(body, cancellationToken) : ReadArrayAsync(body, cancellationToken);
-            await foreach (var element in elements)
+            var items = IsNdjson(contentType) ? ReadNdjsonAsync(body, cancellationToken) : ReadArrayAsync(body, cancellationToken);
+            await foreach (var item in items)
             {
                 if (index == MaxRecords)
                     throw new CollectProblem(413, "Too many records", $"A request carries at most {MaxRecords} records; send the rest in another request.");
-                var (record, rejection) = Validate(index, element);
+                var (record, rejection) = Validate(index, item);
                 if (record is not null)
                     records.Add(record);
                 else
@@ -76,13 +77,13 @@ public sealed record CollectBatch(IReadOnlyList<IncomingRecord> Records, IReadOn
                                     || contentType.StartsWith("application/ndjson", StringComparison.OrdinalIgnoreCase)
                                     || contentType.StartsWith("application/jsonl", StringComparison.OrdinalIgnoreCase));
 
-    private static async IAsyncEnumerable<JsonElement> ReadArrayAsync(Stream body, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<Item> ReadArrayAsync(Stream body, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await foreach (var element in JsonSerializer.DeserializeAsyncEnumerable<JsonElement>(body, topLevelValues: false, ReadOptions, cancellationToken))
-            yield return element;
+        await foreach (var item in JsonSerializer.DeserializeAsyncEnumerable<Item>(body, topLevelValues: false, ReadOptions, cancellationToken))
+            yield return item!;
     }
 
-    private static async IAsyncEnumerable<JsonElement> ReadNdjsonAsync(Stream body, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<Item> ReadNdjsonAsync(Stream body, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var reader = new StreamReader(body, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, bufferSize: 16 * 1024, leaveOpen: true);
         var lineNumber = 0;
@@ -91,46 +92,104 @@ public sealed record CollectBatch(IReadOnlyList<IncomingRecord> Records, IReadOn
             lineNumber++;
             if (string.IsNullOrWhiteSpace(line))
                 continue;
-            JsonElement element;
+            Item item;
             try
             {
-                using var document = JsonDocument.Parse(line, new JsonDocumentOptions { MaxDepth = 64 });
-                element = document.RootElement.Clone();
+                item = JsonSerializer.Deserialize<Item>(line, ReadOptions)!;
             }
             catch (JsonException exception)
             {
                 throw new JsonException($"Line {lineNumber}: {exception.Message}", exception);
             }
-            yield return element;
+            yield return item;
         }
     }
 
-    private static (IncomingRecord?, Rejection?) Validate(int index, JsonElement element)
+    private static (IncomingRecord?, Rejection?) Validate(int index, Item item)
     {
-        Rejection Invalid() => new(index, RejectReason.InvalidRecord);
-
-        if (element.ValueKind != JsonValueKind.Object)
-            return (null, Invalid());
-        if (!element.TryGetProperty("payload", out var payload) || payload.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
-            return (null, Invalid());
-        if (!TryGetString(element, "subject", MaxSubjectLength, out var subject)
-            || !TryGetString(element, "category", MaxCategoryLength, out var category)
-            || !TryGetString(element, "capturedAt", 64, out var capturedText)
-            || !TryParseInstant(capturedText, out var capturedAt))
-            return (null, Invalid());
-        var raw = JsonMarshal.GetRawUtf8Value(payload);
-        if (raw.Length > MaxPayloadBytes)
+        if (item.Payload is null || !Usable(item.Subject, MaxSubjectLength, out var subject) || !Usable(item.Category, MaxCategoryLength, out var category)
+            || !Usable(item.CapturedAt, 64, out var capturedText) || !TryParseInstant(capturedText, out var capturedAt))
+            return (null, new Rejection(index, RejectReason.InvalidRecord));
+        if (item.Payload.Length > MaxPayloadBytes)
             return (null, new Rejection(index, RejectReason.TooLarge));
-        return (new IncomingRecord(index, subject, category, capturedAt, Encoding.UTF8.GetString(raw)), null);
+        return (new IncomingRecord(index, subject, category, capturedAt, Encoding.UTF8.GetString(item.Payload)), null);
     }
 
-    private static bool TryGetString(JsonElement element, string name, int maxLength, out string value)
+    private static bool Usable(string? value, int maxLength, out string trimmed)
     {
-        value = "";
-        if (!element.TryGetProperty(name, out var property) || property.ValueKind != JsonValueKind.String)
-            return false;
-        value = property.GetString()!.Trim();
-        return value.Length > 0 && value.Length <= maxLength;
+        trimmed = value?.Trim() ?? "";
+        return trimmed.Length > 0 && trimmed.Length <= maxLength;
+    }
+
+    /// <summary>One element as read: fields of the wrong type are left null, so the record is refused, not the body.</summary>
+    private sealed record Item(string? Subject, string? Category, string? CapturedAt, byte[]? Payload);
+
+    /// <summary>
+    /// Reads a record straight from the JSON reader: only the payload is parsed into a (pooled, disposed)
+    /// document, to take its raw bytes; everything else is read field by field.
+    /// </summary>
+    private sealed class ItemConverter : JsonConverter<Item>
+    {
+        private static readonly Item NotAnObject = new(null, null, null, null);
+
+        /// <summary>A null element is a record too (an invalid one), not a hole in the batch.</summary>
+        public override bool HandleNull => true;
+
+        public override Item Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                SkipValue(ref reader);
+                return NotAnObject;
+            }
+            string? subject = null, category = null, capturedAt = null;
+            byte[]? payload = null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("subject"u8))
+                    subject = ReadString(ref reader);
+                else if (reader.ValueTextEquals("category"u8))
+                    category = ReadString(ref reader);
+                else if (reader.ValueTextEquals("capturedAt"u8))
+                    capturedAt = ReadString(ref reader);
+                else if (reader.ValueTextEquals("payload"u8))
+                    payload = ReadPayload(ref reader);
+                else
+                {
+                    reader.Read();
+                    SkipValue(ref reader);
+                }
+            }
+            return new Item(subject, category, capturedAt, payload);
+        }
+
+        private static string? ReadString(ref Utf8JsonReader reader)
+        {
+            reader.Read();
+            if (reader.TokenType == JsonTokenType.String)
+                return reader.GetString();
+            SkipValue(ref reader);
+            return null;
+        }
+
+        private static byte[]? ReadPayload(ref Utf8JsonReader reader)
+        {
+            reader.Read();
+            if (reader.TokenType == JsonTokenType.Null)
+                return null;
+            using var document = JsonDocument.ParseValue(ref reader);
+            return JsonMarshal.GetRawUtf8Value(document.RootElement).ToArray();
+        }
+
+        /// <summary>The serializer hands a converter the whole value, but on a partial reader, where only TrySkip works.</summary>
+        private static void SkipValue(ref Utf8JsonReader reader)
+        {
+            if (!reader.TrySkip())
+                throw new JsonException("A record ended before it was complete.");
+        }
+
+        public override void Write(Utf8JsonWriter writer, Item value, JsonSerializerOptions options) =>
+            throw new NotSupportedException("Records are only read.");
     }
 
     /// <summary>ISO-8601 with a time zone (Z or an offset): a time without one is ambiguous and refused.</summary>

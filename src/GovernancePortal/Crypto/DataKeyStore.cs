@@ -67,7 +67,9 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
         var wanted = scopes.ToHashSet();
         var keys = new Dictionary<DataKeyScope, DataKey>();
         await ReadLiveAsync();
-        var missing = wanted.Where(scope => !keys.ContainsKey(scope)).ToList();
+        // Created in one fixed order, so concurrent batches cannot deadlock on each other's new keys.
+        var missing = wanted.Where(scope => !keys.ContainsKey(scope))
+            .OrderBy(scope => scope.ProgramId).ThenBy(scope => scope.SubjectId).ThenBy(scope => scope.CategoryId).ToList();
         if (missing.Count == 0)
             return keys;
         var now = time.GetUtcNow();
@@ -88,18 +90,36 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
 
         async Task ReadLiveAsync()
         {
+            var dialect = SqlDialect.Of(connection);
             foreach (var program in wanted.Where(scope => !keys.ContainsKey(scope)).GroupBy(scope => scope.ProgramId))
             {
-                var rows = await connection.QueryAsync<ScopedRow>($"{ScopedColumns} WHERE program_id = @ProgramId AND subject_id {SqlDialect.Of(connection).AnyOf("@SubjectIds")} AND destroyed_at IS NULL",
-                    new { ProgramId = program.Key, SubjectIds = SqlDialect.Of(connection).List(program.Select(scope => scope.SubjectId).Distinct()) }, transaction);
-                foreach (var row in rows)
+                // Liveness comes from the database every time; the wrapped bytes only for keys not yet unwrapped here.
+                var live = (await connection.QueryAsync<LiveRow>(
+                    $"SELECT id AS Id, subject_id AS SubjectId, category_id AS CategoryId, master_key_id AS MasterKeyId FROM data_keys WHERE program_id = @ProgramId AND subject_id {dialect.AnyOf("@SubjectIds")} AND destroyed_at IS NULL",
+                    new { ProgramId = program.Key, SubjectIds = dialect.List(program.Select(scope => scope.SubjectId).Distinct()) }, transaction))
+                    .Where(row => wanted.Contains(new DataKeyScope(row.SubjectId, program.Key, row.CategoryId)))
+                    .ToList();
+                var uncached = live.Where(row => !_unwrapped.ContainsKey((row.Id, row.MasterKeyId))).Select(row => row.Id).ToList();
+                var wrapped = uncached.Count == 0 ? new Dictionary<long, byte[]>()
+                    : (await connection.QueryAsync<ScopedRow>($"{ScopedColumns} WHERE id {dialect.AnyOf("@Ids")}", new { Ids = dialect.List(uncached) }, transaction))
+                        .ToDictionary(row => row.Id, row => row.WrappedKey);
+                foreach (var row in live)
                 {
-                    var scope = new DataKeyScope(row.SubjectId, row.ProgramId, row.CategoryId);
-                    if (wanted.Contains(scope))
-                        keys[scope] = new DataKey(row.Id, scope, UnwrapCached(row.Id, row.WrappedKey, row.MasterKeyId, scope));
+                    var scope = new DataKeyScope(row.SubjectId, program.Key, row.CategoryId);
+                    var key = _unwrapped.TryGetValue((row.Id, row.MasterKeyId), out var cached) ? cached
+                        : UnwrapCached(row.Id, wrapped[row.Id], row.MasterKeyId, scope);
+                    keys[scope] = new DataKey(row.Id, scope, key);
                 }
             }
         }
+    }
+
+    private sealed record LiveRow
+    {
+        public long Id { get; init; }
+        public long SubjectId { get; init; }
+        public long CategoryId { get; init; }
+        public string MasterKeyId { get; init; } = "";
     }
 
     /// <summary>The live keys among <paramref name="ids"/>; destroyed keys are simply absent.</summary>

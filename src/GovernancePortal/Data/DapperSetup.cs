@@ -6,8 +6,8 @@ using Microsoft.Data.Sqlite;
 namespace GovernancePortal.Data;
 
 /// <summary>
-/// Times travel as <see cref="DateTimeOffset"/> in UTC. SQLite stores them as fixed-width ISO-8601
-/// text (so text order is time order); PostgreSQL as timestamptz.
+/// Times travel as <see cref="DateTimeOffset"/> in UTC. SQLite stores them as integer microseconds
+/// since the Unix epoch (exact, compact, cheap to index); PostgreSQL as timestamptz.
 /// </summary>
 internal static class DapperSetup
 {
@@ -23,17 +23,16 @@ internal static class DapperSetup
         SqlMapper.AddTypeHandler(new UtcTimeHandler());
     }
 
-    public const string SqliteTimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
+    public static long ToSqliteValue(DateTimeOffset value) => (value.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
 
-    public static string ToSqliteText(DateTimeOffset value) =>
-        value.UtcDateTime.ToString(SqliteTimeFormat, CultureInfo.InvariantCulture);
+    public static DateTimeOffset FromSqliteValue(long microseconds) => DateTimeOffset.UnixEpoch.AddTicks(microseconds * 10);
 
     public static object ToParameterValue(IDbDataParameter parameter, DateTimeOffset value)
     {
         if (parameter is SqliteParameter)
         {
-            parameter.DbType = DbType.String;
-            return ToSqliteText(value);
+            parameter.DbType = DbType.Int64;
+            return ToSqliteValue(value);
         }
         parameter.DbType = DbType.DateTime;
         return value.UtcDateTime;
@@ -41,6 +40,7 @@ internal static class DapperSetup
 
     public static DateTimeOffset FromDatabase(object value) => value switch
     {
+        long microseconds => FromSqliteValue(microseconds),
         DateTimeOffset offset => offset.ToUniversalTime(),
         DateTime time => new DateTimeOffset(DateTime.SpecifyKind(time, DateTimeKind.Utc)),
         string text => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal),

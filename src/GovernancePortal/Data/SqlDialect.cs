@@ -1,5 +1,7 @@
 using System.Data.Common;
 using Dapper;
+using Microsoft.Data.Sqlite;
+using SQLitePCL;
 using EvolveDb.Dialect;
 using Npgsql;
 using NpgsqlTypes;
@@ -75,77 +77,48 @@ public sealed class SqliteDialect : SqlDialect
     public override string AnyOf(string parameter) => $"IN (SELECT value FROM json_each({parameter}))";
     public override object List<T>(IEnumerable<T> values) => System.Text.Json.JsonSerializer.Serialize(values);
 
-    /// <summary>Rows per INSERT statement: fewer statements is most of SQLite's bulk speed (9 parameters a row).</summary>
-    private const int RowsPerStatement = 100;
-
+    /// <summary>
+    /// One prepared INSERT, reused for every row and bound by position through SQLite's own API, inside the
+    /// transaction already open on the connection. (Binding by name through ADO.NET costs more than the insert.)
+    /// </summary>
     public override Task InsertRecordsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<RecordRow> rows, CancellationToken cancellationToken = default)
     {
-        DbCommand? full = null;
+        var db = ((SqliteConnection)connection).Handle!;
+        Check(db, raw.sqlite3_prepare_v2(db, $"INSERT INTO {InsertRecordColumns} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", out var statement));
         try
         {
-            for (var offset = 0; offset < rows.Count; offset += RowsPerStatement)
+            foreach (var row in rows)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var count = Math.Min(RowsPerStatement, rows.Count - offset);
-                if (count == RowsPerStatement)
-                {
-                    full ??= Prepare(connection, transaction, RowsPerStatement);
-                    Execute(full, rows, offset, count);
-                }
+                raw.sqlite3_bind_int64(statement, 1, row.ProgramId);
+                raw.sqlite3_bind_int64(statement, 2, row.CategoryId);
+                raw.sqlite3_bind_int64(statement, 3, row.SubjectId);
+                if (row.CollectorId is { } collectorId)
+                    raw.sqlite3_bind_int64(statement, 4, collectorId);
                 else
-                {
-                    using var partial = Prepare(connection, transaction, count);
-                    Execute(partial, rows, offset, count);
-                }
+                    raw.sqlite3_bind_null(statement, 4);
+                raw.sqlite3_bind_int64(statement, 5, row.DataKeyId);
+                raw.sqlite3_bind_int64(statement, 6, DapperSetup.ToSqliteValue(row.CapturedAt));
+                raw.sqlite3_bind_int64(statement, 7, DapperSetup.ToSqliteValue(row.ReceivedAt));
+                raw.sqlite3_bind_blob(statement, 8, row.Nonce);
+                raw.sqlite3_bind_blob(statement, 9, row.Payload);
+                var result = raw.sqlite3_step(statement);
+                if (result != raw.SQLITE_DONE)
+                    Check(db, result);
+                raw.sqlite3_reset(statement);
             }
         }
         finally
         {
-            full?.Dispose();
+            statement.Dispose();
         }
         return Task.CompletedTask;
     }
 
-    private static DbCommand Prepare(DbConnection connection, DbTransaction transaction, int rowCount)
+    private static void Check(sqlite3 db, int result)
     {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        var values = new System.Text.StringBuilder();
-        for (var row = 0; row < rowCount; row++)
-        {
-            values.Append(row == 0 ? "(" : ",(");
-            for (var column = 0; column < 9; column++)
-            {
-                var parameter = command.CreateParameter();
-                parameter.ParameterName = $"$p{row * 9 + column}";
-                command.Parameters.Add(parameter);
-                values.Append(column == 0 ? "" : ",").Append(parameter.ParameterName);
-            }
-            values.Append(')');
-        }
-        command.CommandText = $"INSERT INTO {InsertRecordColumns} VALUES {values}";
-        command.Prepare();
-        return command;
-    }
-
-    private static void Execute(DbCommand command, IReadOnlyList<RecordRow> rows, int offset, int count)
-    {
-        var parameters = command.Parameters;
-        for (var i = 0; i < count; i++)
-        {
-            var row = rows[offset + i];
-            var at = i * 9;
-            parameters[at].Value = row.ProgramId;
-            parameters[at + 1].Value = row.CategoryId;
-            parameters[at + 2].Value = row.SubjectId;
-            parameters[at + 3].Value = row.CollectorId is { } id ? id : DBNull.Value;
-            parameters[at + 4].Value = row.DataKeyId;
-            parameters[at + 5].Value = DapperSetup.ToSqliteText(row.CapturedAt);
-            parameters[at + 6].Value = DapperSetup.ToSqliteText(row.ReceivedAt);
-            parameters[at + 7].Value = row.Nonce;
-            parameters[at + 8].Value = row.Payload;
-        }
-        command.ExecuteNonQuery();
+        if (result != raw.SQLITE_OK && result != raw.SQLITE_DONE)
+            throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), result);
     }
 }
 

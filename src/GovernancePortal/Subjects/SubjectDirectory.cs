@@ -96,7 +96,8 @@ public sealed class SubjectDirectory(ConnectionFactory connections, TimeProvider
         var keys = references.Select(ReferenceKey).ToHashSet(StringComparer.Ordinal);
         var ids = new Dictionary<string, long>(StringComparer.Ordinal);
         await ReadAsync();
-        var missing = keys.Where(key => !ids.ContainsKey(key)).ToList();
+        // Inserted in one fixed order, so two batches naming the same new people cannot deadlock on PostgreSQL.
+        var missing = keys.Where(key => !ids.ContainsKey(key)).Order(StringComparer.Ordinal).ToList();
         if (missing.Count == 0)
             return ids;
         var now = StoredTime.Normalize(time.GetUtcNow());
