@@ -27,6 +27,8 @@ public static class GpCommand
                                                    create a collector and print its token (shown once)
           bench ingest [--records N] [--rounds N] [--engine sqlite|postgres] [--postgres <connection string>]
                                                    measure the collection endpoint against raw inserts on a throwaway database
+          bench mydata [--records N] [--mine N] [--engine sqlite|postgres] [--postgres <connection string>]
+                                                   time an employee's own views (/me counts, program chart and first page) on a throwaway database
           help                                     show this text
 
         Configuration as for the portal: Database__Provider (Sqlite | Postgres), ConnectionStrings__Portal,
@@ -146,6 +148,8 @@ public static class GpCommand
     private static async Task<int> RunBench(string[] args, TextWriter output, TextWriter error)
     {
         var values = args.Length > 0 ? ParseOptions(args[1..]) : null;
+        if (args is ["mydata", ..] && values is not null)
+            return await RunMyDataBench(values, output, error);
         if (args is not ["ingest", ..] || values is null)
         {
             await error.WriteLineAsync("gp: usage: gp bench ingest [--records N] [--rounds N] [--engine sqlite|postgres] [--postgres <connection string>]");
@@ -162,6 +166,20 @@ public static class GpCommand
         var postgres = values.GetValueOrDefault("--postgres") ?? Environment.GetEnvironmentVariable("GOVERNANCE_BENCH_POSTGRES");
         return await IngestBenchmark.RunAsync(records, rounds,
             engine == "postgres" ? DatabaseProvider.Postgres : DatabaseProvider.Sqlite, postgres, output);
+    }
+
+    private static async Task<int> RunMyDataBench(Dictionary<string, string> values, TextWriter output, TextWriter error)
+    {
+        var records = int.TryParse(values.GetValueOrDefault("--records", "5000000"), out var r) && r >= 1 ? r : -1;
+        var mine = int.TryParse(values.GetValueOrDefault("--mine", "100000"), out var m) && m >= 100 && m <= records ? m : -1;
+        var engine = values.GetValueOrDefault("--engine", "sqlite").ToLowerInvariant();
+        if (records < 0 || mine < 0 || engine is not ("sqlite" or "postgres"))
+        {
+            await error.WriteLineAsync("gp: usage: gp bench mydata [--records N] [--mine N (100 to --records)] [--engine sqlite|postgres] [--postgres <connection string>]");
+            return 2;
+        }
+        var postgres = values.GetValueOrDefault("--postgres") ?? Environment.GetEnvironmentVariable("GOVERNANCE_BENCH_POSTGRES");
+        return await MyDataBenchmark.RunAsync(records, mine, engine == "postgres" ? DatabaseProvider.Postgres : DatabaseProvider.Sqlite, postgres, output);
     }
 
     /// <summary>Reads <c>--name value</c> pairs; null when a value is missing or an option repeats.</summary>

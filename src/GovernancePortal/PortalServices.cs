@@ -1,3 +1,4 @@
+using GovernancePortal.Access;
 using GovernancePortal.Audit;
 using GovernancePortal.Collection;
 using GovernancePortal.Crypto;
@@ -5,6 +6,7 @@ using GovernancePortal.Data;
 using GovernancePortal.Demo;
 using GovernancePortal.Grants;
 using GovernancePortal.Programs;
+using GovernancePortal.Requests;
 using GovernancePortal.Subjects;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -30,6 +32,8 @@ public static class PortalServices
         services.AddSingleton<SubjectDirectory>();
         services.AddSingleton<ProgramRegister>();
         services.AddSingleton<MyDataSummary>();
+        services.AddSingleton<MyRecords>();
+        services.AddSingleton<RequestDesk>();
         services.AddSingleton<Revocations>();
         services.AddSingleton<ProgramEditor>();
         services.AddSingleton<PauseSwitch>();
@@ -37,6 +41,7 @@ public static class PortalServices
         services.AddSingleton<CollectionService>();
         services.AddSingleton<GrantQueries>();
         services.AddSingleton<AuditSearch>();
+        services.AddSingleton<AccessHistory>();
         services.AddSingleton<DemoData>();
         return services;
     }

@@ -15,7 +15,7 @@ public sealed class SignInTests(RunningPortal portal)
             var appBar = page.GetByRole(AriaRole.Banner);
             await Expect(appBar.GetByText("Alice Martin")).ToBeVisibleAsync();
             var menu = page.GetByRole(AriaRole.Navigation, new() { Name = "Portal areas" });
-            await Expect(menu.GetByRole(AriaRole.Link)).ToHaveTextAsync(["Home", "My data"]);
+            await Expect(menu.GetByRole(AriaRole.Link)).ToHaveTextAsync(["Home", "My data", "Who accessed my data", "My requests"]);
             await Expect(menu.GetByRole(AriaRole.Link, new() { Name = "Programs" })).ToHaveCountAsync(0);
 
             await page.WaitForLiveCircuitAsync();

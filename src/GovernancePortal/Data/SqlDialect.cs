@@ -44,6 +44,9 @@ public abstract class SqlDialect
     /// <summary>The value of a list parameter for <see cref="AnyOf"/>.</summary>
     public abstract object List<T>(IEnumerable<T> values);
 
+    /// <summary>The UTC day of a stored time in <paramref name="column"/>, as whole days since 1970-01-01 (an integer).</summary>
+    public abstract string UtcDay(string column);
+
     private static readonly SqlDialect Sqlite = new SqliteDialect();
     private static readonly SqlDialect Postgres = new PostgresDialect();
 
@@ -76,6 +79,7 @@ public sealed class SqliteDialect : SqlDialect
     public override string ForUpdate => "";
     public override string AnyOf(string parameter) => $"IN (SELECT value FROM json_each({parameter}))";
     public override object List<T>(IEnumerable<T> values) => System.Text.Json.JsonSerializer.Serialize(values);
+    public override string UtcDay(string column) => $"({column} / 86400000000)";
 
     /// <summary>
     /// One prepared INSERT, reused for every row and bound by position through SQLite's own API, inside the
@@ -135,6 +139,7 @@ public sealed class PostgresDialect : SqlDialect
     public override string ForUpdate => "FOR UPDATE";
     public override string AnyOf(string parameter) => $"= ANY({parameter})";
     public override object List<T>(IEnumerable<T> values) => values.ToArray();
+    public override string UtcDay(string column) => $"(({column} AT TIME ZONE 'UTC')::date - DATE '1970-01-01')";
 
     public override async Task InsertRecordsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<RecordRow> rows, CancellationToken cancellationToken = default)
     {

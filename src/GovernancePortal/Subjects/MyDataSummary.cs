@@ -5,11 +5,17 @@ using GovernancePortal.Programs;
 namespace GovernancePortal.Subjects;
 
 /// <summary>What one category of one program holds about a subject.</summary>
-public sealed record CategoryHoldings(DataCategory Category, long RecordCount, DateTimeOffset? FirstCapturedAt, DateTimeOffset? LastCapturedAt);
+public sealed record CategoryHoldings(DataCategory Category, long RecordCount, DateTimeOffset? FirstCapturedAt, DateTimeOffset? LastCapturedAt, bool RevokedByMe = false)
+{
+    /// <summary>When the retention sweep deletes the oldest record, if there is one.</summary>
+    public DateTimeOffset? OldestDeletedAt => FirstCapturedAt?.AddDays(Category.RetentionDays);
+}
 
 /// <summary>A program that collects about a subject, with what each of its categories holds.</summary>
-public sealed record ProgramHoldings(MonitoringProgram Program, IReadOnlyList<CategoryHoldings> Categories)
+public sealed record ProgramHoldings(MonitoringProgram Program, IReadOnlyList<CategoryHoldings> Categories, bool RevokedByMe = false, IReadOnlyList<string>? LegalHolds = null)
 {
+    public IReadOnlyList<string> Holds => LegalHolds ?? [];
+
     public long RecordCount => Categories.Sum(c => c.RecordCount);
 }
 
@@ -24,18 +30,43 @@ public sealed class MyDataSummary(ConnectionFactory connections)
         GROUP BY program_id, category_id
         """;
 
+    private const string MyRevocations = """
+        SELECT program_id AS ProgramId, category_id AS CategoryId FROM revocations WHERE subject_id = @SubjectId AND withdrawn_at IS NULL
+        """;
+
+    private const string MyHolds = """
+        SELECT program_id AS ProgramId, reason AS Reason FROM legal_holds
+        WHERE released_at IS NULL AND (subject_id = @SubjectId OR subject_id IS NULL)
+        """;
+
+    /// <summary>
+    /// Every program that holds records about the subject or that they revoked, with counts, first and
+    /// last capture per category, their revocations and the legal holds that apply.
+    /// </summary>
     public async Task<IReadOnlyList<ProgramHoldings>> ForSubjectAsync(long subjectId, CancellationToken cancellationToken = default)
     {
         await using var connection = await connections.OpenAsync(cancellationToken);
         var counts = (await connection.QueryAsync<CountRow>(CountsBySubject, new { SubjectId = subjectId })).ToDictionary(row => row.CategoryId);
+        var revoked = (await connection.QueryAsync<RevocationRow>(MyRevocations, new { SubjectId = subjectId })).ToList();
+        var holds = (await connection.QueryAsync<HoldRow>(MyHolds, new { SubjectId = subjectId })).ToList();
         var programs = await ProgramRegister.ListAsync(connection);
         return programs
-            .Where(program => program.Categories.Any(category => counts.ContainsKey(category.Id)))
-            .Select(program => new ProgramHoldings(program, program.Categories
-                .Select(category => counts.TryGetValue(category.Id, out var row)
-                    ? new CategoryHoldings(category, row.RecordCount, row.FirstCapturedAt, row.LastCapturedAt)
-                    : new CategoryHoldings(category, 0, null, null))
-                .ToList()))
+            .Where(program => program.Categories.Any(category => counts.ContainsKey(category.Id)) || revoked.Any(r => r.ProgramId == program.Id))
+            .Select(program =>
+            {
+                var wholeRevoked = revoked.Any(r => r.ProgramId == program.Id && r.CategoryId is null);
+                var categories = program.Categories
+                    .Select(category =>
+                    {
+                        var mine = wholeRevoked || revoked.Any(r => r.CategoryId == category.Id);
+                        return counts.TryGetValue(category.Id, out var row)
+                            ? new CategoryHoldings(category, row.RecordCount, row.FirstCapturedAt, row.LastCapturedAt, mine)
+                            : new CategoryHoldings(category, 0, null, null, mine);
+                    })
+                    .ToList();
+                var programHolds = holds.Where(h => h.ProgramId is null || h.ProgramId == program.Id).Select(h => h.Reason).ToList();
+                return new ProgramHoldings(program, categories, wholeRevoked, programHolds);
+            })
             .ToList();
     }
 
@@ -46,5 +77,17 @@ public sealed class MyDataSummary(ConnectionFactory connections)
         public long RecordCount { get; init; }
         public DateTimeOffset? FirstCapturedAt { get; init; }
         public DateTimeOffset? LastCapturedAt { get; init; }
+    }
+
+    private sealed record RevocationRow
+    {
+        public long ProgramId { get; init; }
+        public long? CategoryId { get; init; }
+    }
+
+    private sealed record HoldRow
+    {
+        public long? ProgramId { get; init; }
+        public string Reason { get; init; } = "";
     }
 }

@@ -3,6 +3,7 @@ using GovernancePortal.Access;
 using GovernancePortal.Audit;
 using GovernancePortal.Data;
 using GovernancePortal.Programs;
+using GovernancePortal.Requests;
 
 namespace GovernancePortal.Subjects;
 
@@ -31,7 +32,7 @@ public sealed record Revocation
 /// their data in that scope is refused on every node: the subject row is locked here, and collection
 /// reads revocations under a lock that conflicts with it.
 /// </summary>
-public sealed class Revocations(ConnectionFactory connections, AuditLog audit, TimeProvider time)
+public sealed class Revocations(ConnectionFactory connections, AuditLog audit, RequestDesk requests, TimeProvider time)
 {
     private const string Columns = """
         id AS Id, subject_id AS SubjectId, program_id AS ProgramId, category_id AS CategoryId, kind AS Kind,
@@ -54,6 +55,41 @@ public sealed class Revocations(ConnectionFactory connections, AuditLog audit, T
     {
         await using var connection = await connections.OpenAsync(cancellationToken);
         await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
+        var (revocation, _, created) = await RevokeCoreAsync(connection, transaction, subjectId, programKey, categoryKey, actor);
+        if (created)
+            await transaction.CommitAsync(cancellationToken);
+        return revocation;
+    }
+
+    /// <summary>
+    /// What an employee does from their own page: revoke, and in the same transaction file what follows —
+    /// an erasure request when they withdraw consent, an objection for an officer to review when the
+    /// program rests on legitimate interest. Returns the active legal holds that keep data from erasure.
+    /// Doing it twice is one revocation and one request.
+    /// </summary>
+    public async Task<WithdrawalOutcome> WithdrawAsync(long subjectId, string programKey, string? categoryKey, Actor actor, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
+        var (revocation, program, _) = await RevokeCoreAsync(connection, transaction, subjectId, programKey, categoryKey, actor);
+        var followUpKind = revocation.Kind == RevocationKind.Withdrawal ? RequestKind.Erasure : RequestKind.Objection;
+        var followUp = await requests.SubmitAsync(connection, transaction, subjectId, followUpKind, programKey, categoryKey, actor);
+        var holds = (await connection.QueryAsync<string>(ActiveHolds, new { SubjectId = subjectId, ProgramId = program.Id }, transaction)).ToList();
+        await transaction.CommitAsync(cancellationToken);
+        return new WithdrawalOutcome(revocation, followUp, holds);
+    }
+
+    private const string ActiveHolds = """
+        SELECT reason FROM legal_holds
+        WHERE released_at IS NULL
+          AND (subject_id = @SubjectId OR subject_id IS NULL)
+          AND (program_id = @ProgramId OR program_id IS NULL)
+        ORDER BY placed_at
+        """;
+
+    private async Task<(Revocation Revocation, MonitoringProgram Program, bool Created)> RevokeCoreAsync(
+        System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, long subjectId, string programKey, string? categoryKey, Actor actor)
+    {
         await connection.ExecuteAsync($"SELECT id FROM subjects WHERE id = @Id {connections.Dialect.ForUpdate}", new { Id = subjectId }, transaction);
         var program = (await ProgramRegister.ListAsync(connection, transaction)).FirstOrDefault(p => p.Key == programKey)
             ?? throw new NotFound($"There is no program '{programKey}'.");
@@ -67,7 +103,7 @@ public sealed class Revocations(ConnectionFactory connections, AuditLog audit, T
         var active = (await connection.QueryAsync<Revocation>(Active, new { SubjectId = subjectId, ProgramId = program.Id }, transaction)).ToList();
         var covering = active.FirstOrDefault(r => r.CategoryId is null || r.CategoryId == categoryId);
         if (covering is not null)
-            return covering;
+            return (covering, program, false);
 
         var kind = program.LegalBasis == LegalBasis.Consent ? RevocationKind.Withdrawal : RevocationKind.Objection;
         // Taken after the subject lock: no record of this scope accepted later can have an earlier received time.
@@ -76,7 +112,17 @@ public sealed class Revocations(ConnectionFactory connections, AuditLog audit, T
             new { SubjectId = subjectId, ProgramId = program.Id, CategoryId = categoryId, Kind = kind, Now = now }, transaction);
         await audit.AppendAsync(connection, transaction, new AuditEntry(actor.Name, actor.Roles, "subject.revoked",
             SubjectId: subjectId, Program: program.Key, Detail: $"{kind} of {(categoryKey is null ? "the whole program" : "category " + categoryKey)}"));
-        await transaction.CommitAsync(cancellationToken);
-        return new Revocation { Id = id, SubjectId = subjectId, ProgramId = program.Id, CategoryId = categoryId, Kind = kind, CreatedAt = now };
+        return (new Revocation { Id = id, SubjectId = subjectId, ProgramId = program.Id, CategoryId = categoryId, Kind = kind, CreatedAt = now }, program, true);
+    }
+
+    /// <summary>The subject's revocations still in force, for their own pages.</summary>
+    public async Task<IReadOnlyList<Revocation>> ActiveForSubjectAsync(long subjectId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        return (await connection.QueryAsync<Revocation>($"SELECT {Columns} FROM revocations WHERE subject_id = @SubjectId AND withdrawn_at IS NULL",
+            new { SubjectId = subjectId })).ToList();
     }
 }
+
+/// <summary>A revocation, the request it filed, and the legal holds that keep data from erasure (their reasons).</summary>
+public sealed record WithdrawalOutcome(Revocation Revocation, DataRequest FollowUp, IReadOnlyList<string> LegalHolds);

@@ -27,6 +27,10 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Portal por
         // Pages (Blazor routes answer GET, and POST for forms)
         new("GET POST", "/", Who.SignedIn),
         new("GET POST", "/me", Who.InRole(Roles.Employee)),
+        new("GET POST", "/me/programs/{Key}", "/me/programs/mci", Who.InRole(Roles.Employee)),
+        new("GET POST", "/me/access", Who.InRole(Roles.Employee)),
+        new("GET POST", "/me/requests", Who.InRole(Roles.Employee)),
+        new("GET POST", "/requests", Who.InRole(Roles.PrivacyOfficer)),
         new("GET POST", "/programs", Who.InRole(Roles.PrivacyOfficer)),
         new("GET POST", "/programs/{Key}", "/programs/mci", Who.InRole(Roles.PrivacyOfficer)),
         new("GET POST", "/grants/mine", Who.InRole(Roles.DataConsumer)),

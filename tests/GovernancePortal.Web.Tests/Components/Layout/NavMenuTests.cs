@@ -6,19 +6,22 @@ namespace GovernancePortal.Web.Tests.Components.Layout;
 
 public sealed class NavMenuTests : PortalComponentTest
 {
-    private static readonly string[] RoleAreas = ["Programs", "My grants", "Audit log", "System", "Jobs"];
+    private static readonly string[] RoleAreas = ["Programs", "Request queue", "My grants", "Audit log", "System", "Jobs"];
 
     [Fact]
-    public void NavMenu_Employee_SeesHomeAndMyDataOnly()
+    public void NavMenu_Employee_SeesHomeAndTheirOwnDataAreasOnly()
     {
         var links = RenderFor(Roles.Employee);
 
-        Assert.Equal(["Home", "My data"], links.Keys);
+        Assert.Equal(["Home", "My data", "Who accessed my data", "My requests"], links.Keys);
         Assert.Equal("/me", links["My data"]);
+        Assert.Equal("/me/access", links["Who accessed my data"]);
+        Assert.Equal("/me/requests", links["My requests"]);
     }
 
     [Theory]
     [InlineData(Roles.PrivacyOfficer, "Programs", "/programs")]
+    [InlineData(Roles.PrivacyOfficer, "Request queue", "/requests")]
     [InlineData(Roles.DataConsumer, "My grants", "/grants/mine")]
     [InlineData(Roles.Auditor, "Audit log", "/audit")]
     [InlineData(Roles.Admin, "System", "/admin/system")]
@@ -32,7 +35,7 @@ public sealed class NavMenuTests : PortalComponentTest
     }
 
     [Theory]
-    [InlineData(Roles.PrivacyOfficer, "Programs")]
+    [InlineData(Roles.PrivacyOfficer, "Programs", "Request queue")]
     [InlineData(Roles.DataConsumer, "My grants")]
     [InlineData(Roles.Auditor, "Audit log")]
     [InlineData(Roles.Admin, "System", "Jobs")]

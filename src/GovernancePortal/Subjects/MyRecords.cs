@@ -1,0 +1,294 @@
+using System.Data.Common;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Dapper;
+using GovernancePortal.Collection;
+using GovernancePortal.Crypto;
+using GovernancePortal.Data;
+using GovernancePortal.Programs;
+
+namespace GovernancePortal.Subjects;
+
+/// <summary>How many records one category captured on one UTC day.</summary>
+public sealed record DayCount(DateOnly Day, DataCategory Category, long Count);
+
+public enum PayloadState
+{
+    Open,
+
+    /// <summary>The scope's data key was destroyed: the payload can never be read again.</summary>
+    Erased,
+
+    /// <summary>The payload fails its integrity check: it was altered or moved onto this record.</summary>
+    Unreadable,
+}
+
+/// <summary>One of the subject's own records, opened for them: <see cref="Json"/> is null unless <see cref="State"/> is Open.</summary>
+public sealed record MyRecord(long Id, DataCategory Category, DateTimeOffset CapturedAt, DateTimeOffset ReceivedAt, PayloadState State, string? Json, string Preview);
+
+public sealed record MyRecordsPage(IReadOnlyList<MyRecord> Records, long Total);
+
+/// <summary>How many of the subject's records one category of the program holds, and their time span.</summary>
+public sealed record MyCategoryCount(DataCategory Category, long RecordCount, DateTimeOffset? FirstCapturedAt, DateTimeOffset? LastCapturedAt);
+
+/// <summary>A program as its detail page shows it to the subject: the register's entry and the subject's counts.</summary>
+public sealed record MyProgram(MonitoringProgram Program, IReadOnlyList<MyCategoryCount> Categories)
+{
+    public long RecordCount => Categories.Sum(c => c.RecordCount);
+
+    public DateTimeOffset? LastCapturedAt => Categories.Max(c => c.LastCapturedAt);
+}
+
+/// <summary>
+/// A subject's own records in one program, for their detail page. The subject id always comes from the
+/// sign-in, never the client; a program key names a program in the public register, and every query is
+/// bounded by the subject id first, so another person's key in the URL finds nothing.
+/// </summary>
+public sealed class MyRecords(ConnectionFactory connections, DataKeyStore keys)
+{
+    public const int PreviewLength = 200;
+
+    // Bounds used when the caller gives none, so the statements keep one shape (and no untyped nulls).
+    private static readonly DateTimeOffset Earliest = new(1970, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset Latest = new(9000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private const string CountsByCategory = """
+        SELECT category_id AS CategoryId, count(*) AS RecordCount, min(captured_at) AS FirstCapturedAt, max(captured_at) AS LastCapturedAt
+        FROM records
+        WHERE subject_id = @SubjectId AND program_id = @ProgramId
+        GROUP BY category_id
+        """;
+
+    /// <summary>The program with what each of its categories holds about the subject; null when it holds nothing (or there is no such program).</summary>
+    public async Task<MyProgram?> ProgramAsync(long subjectId, string programKey, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        if (await FindProgramAsync(connection, programKey) is not { } program)
+            return null;
+        var counts = (await connection.QueryAsync<CountRow>(new CommandDefinition(CountsByCategory,
+            new { SubjectId = subjectId, ProgramId = program.Id }, cancellationToken: cancellationToken))).ToDictionary(row => row.CategoryId);
+        if (counts.Count == 0)
+            return null;
+        return new MyProgram(program, program.Categories
+            .Select(category => counts.TryGetValue(category.Id, out var row)
+                ? new MyCategoryCount(category, row.RecordCount, row.FirstCapturedAt, row.LastCapturedAt)
+                : new MyCategoryCount(category, 0, null, null))
+            .ToList());
+    }
+
+    // The day bucket comes from the dialect; the statement is otherwise shared.
+    private static string PerDaySql(SqlDialect dialect) => $"""
+        SELECT {dialect.UtcDay("captured_at")} AS Day, category_id AS CategoryId, count(*) AS Count
+        FROM records
+        WHERE subject_id = @SubjectId AND program_id = @ProgramId AND captured_at >= @From AND captured_at < @To
+        GROUP BY 1, 2
+        """;
+
+    /// <summary>Records per UTC day and category captured in [<paramref name="from"/>, <paramref name="to"/>); days without records are absent.</summary>
+    public async Task<IReadOnlyList<DayCount>> PerDayAsync(long subjectId, string programKey, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        if (await FindProgramAsync(connection, programKey) is not { } program)
+            return [];
+        var categories = program.Categories.ToDictionary(category => category.Id);
+        var rows = await connection.QueryAsync<DayRow>(new CommandDefinition(PerDaySql(connections.Dialect),
+            new { SubjectId = subjectId, ProgramId = program.Id, From = from, To = to }, cancellationToken: cancellationToken));
+        return rows
+            .Select(row => new DayCount(DateOnly.FromDayNumber(UnixEpochDay + (int)row.Day), categories[row.CategoryId], row.Count))
+            .OrderBy(count => count.Day).ThenBy(count => count.Category.Id)
+            .ToList();
+    }
+
+    private static readonly int UnixEpochDay = new DateOnly(1970, 1, 1).DayNumber;
+
+    // Paging picks ids from the composite index alone (subject, program[, category], captured_at, and the row id
+    // it carries), then reads just those rows: the sort never touches the payloads of the other records.
+    private const string PageAll = """
+        SELECT id AS Id, category_id AS CategoryId, subject_id AS SubjectId, program_id AS ProgramId, data_key_id AS DataKeyId,
+               captured_at AS CapturedAt, received_at AS ReceivedAt, nonce AS Nonce, payload AS Payload
+        FROM records
+        WHERE subject_id = @SubjectId AND id IN (
+            SELECT id FROM records
+            WHERE subject_id = @SubjectId AND program_id = @ProgramId AND captured_at >= @From AND captured_at < @To
+            ORDER BY captured_at DESC, id DESC
+            LIMIT @Limit OFFSET @Offset)
+        ORDER BY captured_at DESC, id DESC
+        """;
+
+    private const string PageInCategory = """
+        SELECT id AS Id, category_id AS CategoryId, subject_id AS SubjectId, program_id AS ProgramId, data_key_id AS DataKeyId,
+               captured_at AS CapturedAt, received_at AS ReceivedAt, nonce AS Nonce, payload AS Payload
+        FROM records
+        WHERE subject_id = @SubjectId AND id IN (
+            SELECT id FROM records
+            WHERE subject_id = @SubjectId AND program_id = @ProgramId AND category_id = @CategoryId AND captured_at >= @From AND captured_at < @To
+            ORDER BY captured_at DESC, id DESC
+            LIMIT @Limit OFFSET @Offset)
+        ORDER BY captured_at DESC, id DESC
+        """;
+
+    private const string CountAll = """
+        SELECT count(*) FROM records
+        WHERE subject_id = @SubjectId AND program_id = @ProgramId AND captured_at >= @From AND captured_at < @To
+        """;
+
+    private const string CountInCategory = """
+        SELECT count(*) FROM records
+        WHERE subject_id = @SubjectId AND program_id = @ProgramId AND category_id = @CategoryId AND captured_at >= @From AND captured_at < @To
+        """;
+
+    /// <summary>
+    /// One page of the subject's records in a program, newest first, optionally of one category and captured in
+    /// [<paramref name="from"/>, <paramref name="to"/>), each payload opened for them, with the total matching the filters.
+    /// </summary>
+    public async Task<MyRecordsPage> PageAsync(long subjectId, string programKey, string? categoryKey, DateTimeOffset? from, DateTimeOffset? to,
+        int offset, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        if (await FindProgramAsync(connection, programKey) is not { } program)
+            return new MyRecordsPage([], 0);
+        DataCategory? category = null;
+        if (!string.IsNullOrEmpty(categoryKey) && (category = program.Categories.FirstOrDefault(c => c.Key == categoryKey)) is null)
+            return new MyRecordsPage([], 0);
+
+        var parameters = new
+        {
+            SubjectId = subjectId,
+            ProgramId = program.Id,
+            CategoryId = category?.Id ?? 0,
+            From = from ?? Earliest,
+            To = to ?? Latest,
+            Offset = offset,
+            Limit = limit,
+        };
+        var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition(category is null ? CountAll : CountInCategory, parameters, cancellationToken: cancellationToken));
+        if (total <= offset)
+            return new MyRecordsPage([], total);
+        var rows = (await connection.QueryAsync<SealedRow>(new CommandDefinition(category is null ? PageAll : PageInCategory, parameters, cancellationToken: cancellationToken))).ToList();
+        var liveKeys = await keys.GetManyAsync(connection, rows.Select(row => row.DataKeyId));
+        var categories = program.Categories.ToDictionary(c => c.Id);
+        return new MyRecordsPage(rows.Select(row => Open(row, categories[row.CategoryId], liveKeys)).ToList(), total);
+    }
+
+    private static MyRecord Open(SealedRow row, DataCategory category, IReadOnlyDictionary<long, DataKey> liveKeys)
+    {
+        if (!liveKeys.TryGetValue(row.DataKeyId, out var key))
+            return new MyRecord(row.Id, category, row.CapturedAt, row.ReceivedAt, PayloadState.Erased, null, "Erased: its key was destroyed, so nobody can read it any more.");
+        // A key of another scope is never used, even to try: it could be someone else's.
+        if (key.Scope != new DataKeyScope(row.SubjectId, row.ProgramId, row.CategoryId))
+            return Unreadable(row, category);
+        string json;
+        try
+        {
+            json = RecordPayloads.Open(key, row.CapturedAt, row.Nonce, row.Payload);
+        }
+        catch (CryptographicException)
+        {
+            return Unreadable(row, category);
+        }
+        var (preview, pretty) = Describe(json);
+        return new MyRecord(row.Id, category, row.CapturedAt, row.ReceivedAt, PayloadState.Open, pretty, preview);
+    }
+
+    private static MyRecord Unreadable(SealedRow row, DataCategory category) =>
+        new(row.Id, category, row.CapturedAt, row.ReceivedAt, PayloadState.Unreadable, null, "Unreadable: this record fails its integrity check.");
+
+    /// <summary>A one-line preview (<c>window: Inbox · text: Hi Sam…</c>) and the payload indented for reading.</summary>
+    public static (string Preview, string Json) Describe(string json)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            var preview = new StringBuilder();
+            Flatten(document.RootElement, "", preview);
+            return (Shorten(preview.ToString()), JsonSerializer.Serialize(document.RootElement, Indented));
+        }
+        catch (JsonException)
+        {
+            return (Shorten(json), json);
+        }
+    }
+
+    private static void Flatten(JsonElement element, string path, StringBuilder preview)
+    {
+        if (preview.Length > PreviewLength)
+            return;
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                    Flatten(property.Value, path.Length == 0 ? property.Name : $"{path}.{property.Name}", preview);
+                break;
+            case JsonValueKind.Array when element.EnumerateArray().All(item => item.ValueKind is not (JsonValueKind.Object or JsonValueKind.Array)):
+                Append(path, string.Join(", ", element.EnumerateArray().Select(Scalar)), preview);
+                break;
+            case JsonValueKind.Array:
+                var index = 0;
+                foreach (var item in element.EnumerateArray())
+                    Flatten(item, $"{path}[{index++}]", preview);
+                break;
+            default:
+                Append(path, Scalar(element), preview);
+                break;
+        }
+    }
+
+    private static void Append(string path, string value, StringBuilder preview)
+    {
+        if (preview.Length > 0)
+            preview.Append(" · ");
+        if (path.Length > 0)
+            preview.Append(path).Append(": ");
+        preview.Append(value);
+    }
+
+    private static string Scalar(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.String => element.GetString() ?? "",
+        JsonValueKind.Null => "null",
+        _ => element.GetRawText(),
+    };
+
+    private static string Shorten(string text)
+    {
+        var line = string.Join(' ', text.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries));
+        return line.Length <= PreviewLength ? line : line[..(PreviewLength - 1)].TrimEnd() + "…";
+    }
+
+    private static async Task<MonitoringProgram?> FindProgramAsync(DbConnection connection, string programKey) =>
+        (await ProgramRegister.ListAsync(connection)).FirstOrDefault(program => program.Key == programKey);
+
+    private sealed record CountRow
+    {
+        public long CategoryId { get; init; }
+        public long RecordCount { get; init; }
+        public DateTimeOffset? FirstCapturedAt { get; init; }
+        public DateTimeOffset? LastCapturedAt { get; init; }
+    }
+
+    private sealed record DayRow
+    {
+        public long Day { get; init; }
+        public long CategoryId { get; init; }
+        public long Count { get; init; }
+    }
+
+    private sealed record SealedRow
+    {
+        public long Id { get; init; }
+        public long ProgramId { get; init; }
+        public long CategoryId { get; init; }
+        public long SubjectId { get; init; }
+        public long DataKeyId { get; init; }
+        public DateTimeOffset CapturedAt { get; init; }
+        public DateTimeOffset ReceivedAt { get; init; }
+        public byte[] Nonce { get; init; } = [];
+        public byte[] Payload { get; init; } = [];
+    }
+}

@@ -1,0 +1,108 @@
+using System.Net;
+using AngleSharp.Html.Parser;
+using Dapper;
+using GovernancePortal.Subjects;
+using GovernancePortal.Web.Tests.Hosting;
+
+namespace GovernancePortal.Web.Tests.MyData;
+
+/// <summary>The employee's program detail page, through the real host and the demo data (alice and bob have records in mci).</summary>
+public sealed class MyProgramPageTests(PortalFactory portal) : IClassFixture<PortalFactory>
+{
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task MyProgram_Alice_SeesTheNewestPreviewsOfHerOwnRecords()
+    {
+        using var alice = await portal.SignedInAsAsync("alice@example.com");
+        var expected = await NewestPreviewsAsync("alice@example.com");
+
+        var page = await PageAsync(alice, "/me/programs/mci");
+
+        Assert.Contains("Model Capability Initiative", page.Title);
+        Assert.NotEmpty(expected);
+        Assert.Equal(expected, page.Previews);
+    }
+
+    [Fact]
+    public async Task MyProgram_Bob_NeverSeesAlicesRecords_WhateverTheQueryString()
+    {
+        using var bob = await portal.SignedInAsAsync("bob@example.com");
+        var alices = await NewestPreviewsAsync("alice@example.com");
+        var bobs = await NewestPreviewsAsync("bob@example.com");
+        var alicesOnly = alices.Except(bobs).ToList();
+        var aliceId = await SubjectIdAsync("alice@example.com");
+
+        foreach (var url in new[]
+        {
+            "/me/programs/mci",
+            $"/me/programs/mci?subject={aliceId}&subjectId={aliceId}&gp_subject_id={aliceId}",
+            "/me/programs/mci?category=transcriptions&from=2000-01-01&to=2100-01-01",
+            "/me/programs/mci?category=../../&from=not-a-date&to=%00",
+        })
+        {
+            var page = await PageAsync(bob, url);
+
+            Assert.NotEmpty(page.Previews);
+            Assert.All(page.Previews, preview => Assert.DoesNotContain("Alice", preview));
+            Assert.All(alicesOnly, preview => Assert.DoesNotContain(preview, page.Html));
+        }
+        Assert.NotEmpty(alicesOnly);
+        Assert.Equal(bobs, (await PageAsync(bob, "/me/programs/mci")).Previews);
+    }
+
+    [Fact]
+    public async Task MyProgram_UnknownKey_ShowsNothingHeld_ExactlyAsAProgramThatHoldsNothingAboutMe()
+    {
+        // priya is an employee with no records: mci exists but holds nothing about her.
+        using var priya = await portal.SignedInAsAsync("priya@example.com");
+
+        var unknown = await PageAsync(priya, "/me/programs/no-such-program");
+        var empty = await PageAsync(priya, "/me/programs/mci");
+
+        Assert.Contains("Nothing held", unknown.Title);
+        Assert.Empty(unknown.Previews);
+        Assert.Equal(unknown.Main.Replace("no-such-program", "KEY"), empty.Main.Replace("mci", "KEY"));
+        Assert.DoesNotContain("Model Capability Initiative", empty.Html);
+    }
+
+    [Fact]
+    public async Task MyProgram_Anonymous_IsSentToSignIn()
+    {
+        using var anonymous = portal.CreateBrowser();
+
+        using var response = await anonymous.GetPageAsync("/me/programs/mci");
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        var (path, returnUrl) = response.RedirectTarget("returnUrl");
+        Assert.Contains(path, new[] { "/account/dev-sign-in", "/authentication/login" });
+        Assert.Equal("/me/programs/mci", returnUrl);
+    }
+
+    private async Task<IReadOnlyList<string>> NewestPreviewsAsync(string email)
+    {
+        var page = await portal.Database.Get<MyRecords>().PageAsync(await SubjectIdAsync(email), "mci", null, null, null, 0, 25, Cancellation);
+        return page.Records.Select(r => r.Preview).ToList();
+    }
+
+    private async Task<long> SubjectIdAsync(string email)
+    {
+        await using var connection = await portal.Database.OpenAsync();
+        return await connection.ExecuteScalarAsync<long>("SELECT id FROM subjects WHERE email = @email", new { email });
+    }
+
+    private static async Task<RenderedPage> PageAsync(HttpClient client, string url)
+    {
+        using var response = await client.GetPageAsync(url);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var html = await response.Content.ReadAsStringAsync(Cancellation);
+        var document = new HtmlParser().ParseDocument(html);
+        return new RenderedPage(
+            html,
+            document.QuerySelector("h1")?.TextContent.Trim() ?? "",
+            document.QuerySelector(".mud-main-content")?.TextContent ?? html,
+            document.QuerySelectorAll(".record-preview").Select(e => e.TextContent).ToList());
+    }
+
+    private sealed record RenderedPage(string Html, string Title, string Main, IReadOnlyList<string> Previews);
+}
