@@ -19,7 +19,7 @@ public sealed class NarrowScreenTests(RunningPortal portal)
 
             var toggle = page.GetByRole(AriaRole.Button, new() { Name = "Toggle navigation" });
             await Expect(toggle).ToBeVisibleAsync();
-            var myData = page.GetByRole(AriaRole.Navigation, new() { Name = "Portal areas" }).GetByRole(AriaRole.Link, new() { Name = "My data" });
+            var myData = page.GetByRole(AriaRole.Navigation, new() { Name = "Portal areas" }).GetByRole(AriaRole.Link, new() { Name = "My data", Exact = true });
             await Expect(myData).Not.ToBeInViewportAsync();
             await page.WaitForLiveCircuitAsync();
             await toggle.ClickAsync();
