@@ -55,31 +55,9 @@ public sealed class RecordStore(DataKeyStore keys, SqlDialect dialect, TimeProvi
     /// <summary>The newest records of one subject in one program, opened. For the subject's own view only.</summary>
     public async Task<IReadOnlyList<OpenedRecord>> NewestForSubjectAsync(DbConnection connection, long subjectId, long programId, int limit)
     {
-        var rows = (await connection.QueryAsync<SealedRow>(BySubject, new { SubjectId = subjectId, ProgramId = programId, Limit = limit })).ToList();
+        var rows = (await connection.QueryAsync<SealedRecord>(BySubject, new { SubjectId = subjectId, ProgramId = programId, Limit = limit })).ToList();
         var liveKeys = await keys.GetManyAsync(connection, rows.Select(r => r.DataKeyId));
         return rows.Select(row => new OpenedRecord(row.Id, row.ProgramId, row.CategoryId, row.SubjectId, row.CapturedAt, row.ReceivedAt,
-            liveKeys.TryGetValue(row.DataKeyId, out var key) ? Open(row, key) : null)).ToList();
-    }
-
-    private static string Open(SealedRow row, DataKey key)
-    {
-        // The associated data is the key's scope: a record re-pointed at another scope's key (or re-filed under
-        // another subject or category) would open as someone else's data unless the scopes must match.
-        if (key.Scope != new DataKeyScope(row.SubjectId, row.ProgramId, row.CategoryId))
-            throw new CryptographicException($"Record {row.Id} is sealed with the data key of another scope.");
-        return RecordPayloads.Open(key, row.CapturedAt, row.Nonce, row.Payload);
-    }
-
-    private sealed record SealedRow
-    {
-        public long Id { get; init; }
-        public long ProgramId { get; init; }
-        public long CategoryId { get; init; }
-        public long SubjectId { get; init; }
-        public long DataKeyId { get; init; }
-        public DateTimeOffset CapturedAt { get; init; }
-        public DateTimeOffset ReceivedAt { get; init; }
-        public byte[] Nonce { get; init; } = [];
-        public byte[] Payload { get; init; } = [];
+            liveKeys.TryGetValue(row.DataKeyId, out var key) ? row.Open(key) : null)).ToList();
     }
 }

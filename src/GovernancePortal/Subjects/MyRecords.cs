@@ -170,23 +170,20 @@ public sealed class MyRecords(ConnectionFactory connections, DataKeyStore keys)
         var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition(category is null ? CountAll : CountInCategory, parameters, cancellationToken: cancellationToken));
         if (total <= offset)
             return new MyRecordsPage([], total);
-        var rows = (await connection.QueryAsync<SealedRow>(new CommandDefinition(category is null ? PageAll : PageInCategory, parameters, cancellationToken: cancellationToken))).ToList();
+        var rows = (await connection.QueryAsync<SealedRecord>(new CommandDefinition(category is null ? PageAll : PageInCategory, parameters, cancellationToken: cancellationToken))).ToList();
         var liveKeys = await keys.GetManyAsync(connection, rows.Select(row => row.DataKeyId));
         var categories = program.Categories.ToDictionary(c => c.Id);
         return new MyRecordsPage(rows.Select(row => Open(row, categories[row.CategoryId], liveKeys)).ToList(), total);
     }
 
-    private static MyRecord Open(SealedRow row, DataCategory category, IReadOnlyDictionary<long, DataKey> liveKeys)
+    private static MyRecord Open(SealedRecord row, DataCategory category, IReadOnlyDictionary<long, DataKey> liveKeys)
     {
         if (!liveKeys.TryGetValue(row.DataKeyId, out var key))
             return new MyRecord(row.Id, category, row.CapturedAt, row.ReceivedAt, PayloadState.Erased, null, "Erased: its key was destroyed, so nobody can read it any more.");
-        // A key of another scope is never used, even to try: it could be someone else's.
-        if (key.Scope != new DataKeyScope(row.SubjectId, row.ProgramId, row.CategoryId))
-            return Unreadable(row, category);
         string json;
         try
         {
-            json = RecordPayloads.Open(key, row.CapturedAt, row.Nonce, row.Payload);
+            json = row.Open(key);
         }
         catch (CryptographicException)
         {
@@ -196,7 +193,7 @@ public sealed class MyRecords(ConnectionFactory connections, DataKeyStore keys)
         return new MyRecord(row.Id, category, row.CapturedAt, row.ReceivedAt, PayloadState.Open, pretty, preview);
     }
 
-    private static MyRecord Unreadable(SealedRow row, DataCategory category) =>
+    private static MyRecord Unreadable(SealedRecord row, DataCategory category) =>
         new(row.Id, category, row.CapturedAt, row.ReceivedAt, PayloadState.Unreadable, null, "Unreadable: this record fails its integrity check.");
 
     /// <summary>A one-line preview (<c>window: Inbox · text: Hi Sam…</c>) and the payload indented for reading.</summary>
@@ -277,18 +274,5 @@ public sealed class MyRecords(ConnectionFactory connections, DataKeyStore keys)
         public long Day { get; init; }
         public long CategoryId { get; init; }
         public long Count { get; init; }
-    }
-
-    private sealed record SealedRow
-    {
-        public long Id { get; init; }
-        public long ProgramId { get; init; }
-        public long CategoryId { get; init; }
-        public long SubjectId { get; init; }
-        public long DataKeyId { get; init; }
-        public DateTimeOffset CapturedAt { get; init; }
-        public DateTimeOffset ReceivedAt { get; init; }
-        public byte[] Nonce { get; init; } = [];
-        public byte[] Payload { get; init; } = [];
     }
 }
