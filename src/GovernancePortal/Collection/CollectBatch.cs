@@ -118,7 +118,7 @@ public sealed record CollectBatch(IReadOnlyList<IncomingRecord> Records, IReadOn
     private static bool Usable(string? value, int maxLength, out string trimmed)
     {
         trimmed = value?.Trim() ?? "";
-        return trimmed.Length > 0 && trimmed.Length <= maxLength;
+        return trimmed.Length > 0 && trimmed.Length <= maxLength && !trimmed.Any(char.IsControl);
     }
 
     /// <summary>One element as read: fields of the wrong type are left null, so the record is refused, not the body.</summary>
@@ -178,7 +178,11 @@ public sealed record CollectBatch(IReadOnlyList<IncomingRecord> Records, IReadOn
             if (reader.TokenType == JsonTokenType.Null)
                 return null;
             using var document = JsonDocument.ParseValue(ref reader);
-            return JsonMarshal.GetRawUtf8Value(document.RootElement).ToArray();
+            var raw = JsonMarshal.GetRawUtf8Value(document.RootElement);
+            // The reader does not validate the bytes inside strings; stored payloads must be exactly what was sent.
+            if (!System.Text.Unicode.Utf8.IsValid(raw))
+                throw new JsonException("A payload is not valid UTF-8.");
+            return raw.ToArray();
         }
 
         /// <summary>The serializer hands a converter the whole value, but on a partial reader, where only TrySkip works.</summary>
