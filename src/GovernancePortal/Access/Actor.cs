@@ -6,6 +6,13 @@ public sealed record Actor(string Name, IReadOnlyCollection<string> Roles, long?
     public static readonly Actor System = new("system", []);
 
     public bool IsIn(string role) => Roles.Contains(role);
+
+    /// <summary>Refuses the action, with <paramref name="refusal"/> as the reason, unless the actor holds <paramref name="role"/>.</summary>
+    public void Require(string role, string refusal)
+    {
+        if (!IsIn(role))
+            throw new RuleViolation(refusal);
+    }
 }
 
 /// <summary>A request the rules refuse; the message is written for the person who made it.</summary>

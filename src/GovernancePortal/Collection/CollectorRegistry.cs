@@ -59,7 +59,7 @@ public sealed class CollectorRegistry(ConnectionFactory connections, AuditLog au
     /// <summary>Creates a collector and returns its token, which is shown this once and never stored.</summary>
     public async Task<(Collector Collector, string Token)> CreateAsync(string programKey, string name, Actor actor, CancellationToken cancellationToken = default)
     {
-        RequireOfficer(actor);
+        actor.Require(Roles.PrivacyOfficer, "Only privacy officers create and revoke collectors.");
         var trimmed = (name ?? "").Trim();
         if (trimmed.Length == 0)
             throw new RuleViolation("Give the collector a name, for example the agent or bot it runs in.", "name");
@@ -97,7 +97,7 @@ public sealed class CollectorRegistry(ConnectionFactory connections, AuditLog au
     /// <summary>Revokes a collector of the given program; its token stops working at the commit. Revoking twice changes nothing.</summary>
     public async Task RevokeAsync(string programKey, long collectorId, Actor actor, CancellationToken cancellationToken = default)
     {
-        RequireOfficer(actor);
+        actor.Require(Roles.PrivacyOfficer, "Only privacy officers create and revoke collectors.");
         await using var connection = await connections.OpenAsync(cancellationToken);
         await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
         var program = await connection.QuerySingleOrDefaultAsync<ProgramRef>(ProgramByKey, new { Key = programKey }, transaction)
@@ -132,12 +132,6 @@ public sealed class CollectorRegistry(ConnectionFactory connections, AuditLog au
         await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
         await connection.ExecuteAsync(RecordUse, new { Id = collectorId, Accepted = accepted, Now = StoredTime.Normalize(time.GetUtcNow()) }, transaction);
         await transaction.CommitAsync(cancellationToken);
-    }
-
-    private static void RequireOfficer(Actor actor)
-    {
-        if (!actor.IsIn(Roles.PrivacyOfficer))
-            throw new RuleViolation("Only privacy officers create and revoke collectors.");
     }
 
     private sealed record ProgramRef

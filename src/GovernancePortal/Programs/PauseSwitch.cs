@@ -58,7 +58,7 @@ public sealed class PauseSwitch(ConnectionFactory connections, AuditLog audit, T
     /// <summary>Pauses the whole program (no categories given) or the chosen categories. Effective at the commit.</summary>
     public async Task<Pause> PauseAsync(string programKey, IReadOnlyCollection<string> categoryKeys, string reason, Actor actor, CancellationToken cancellationToken = default)
     {
-        RequireOfficer(actor);
+        actor.Require(Roles.PrivacyOfficer, "Only privacy officers pause and resume programs.");
         var text = RequireText(reason, "reason", "Say why the program is paused; the reason is shown to everyone who looks at it.");
 
         await using var connection = await connections.OpenAsync(cancellationToken);
@@ -107,7 +107,7 @@ public sealed class PauseSwitch(ConnectionFactory connections, AuditLog audit, T
     /// <summary>Resumes one active pause with a resolution note. The officer who paused cannot resume it.</summary>
     public async Task ResumeAsync(string programKey, long pauseId, string resolution, Actor actor, CancellationToken cancellationToken = default)
     {
-        RequireOfficer(actor);
+        actor.Require(Roles.PrivacyOfficer, "Only privacy officers pause and resume programs.");
         var text = RequireText(resolution, "resolution", "Write the resolution: what was found and why collection may go on.");
 
         await using var connection = await connections.OpenAsync(cancellationToken);
@@ -156,12 +156,6 @@ public sealed class PauseSwitch(ConnectionFactory connections, AuditLog audit, T
         var categories = (await connection.QueryAsync<PauseCategoryRow>(PauseCategories, new { ProgramId = programId }, transaction))
             .ToLookup(row => row.PauseId, row => row.CategoryKey);
         return pauses.Select(p => p with { CategoryKeys = categories[p.Id].Order(StringComparer.Ordinal).ToList() }).ToList();
-    }
-
-    private static void RequireOfficer(Actor actor)
-    {
-        if (!actor.IsIn(Roles.PrivacyOfficer))
-            throw new RuleViolation("Only privacy officers pause and resume programs.");
     }
 
     private static string RequireText(string? value, string field, string message)

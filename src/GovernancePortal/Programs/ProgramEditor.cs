@@ -20,6 +20,8 @@ public sealed partial class ProgramEditor(ConnectionFactory connections, AuditLo
 {
     public const int MaxRetentionDays = 3_650;
 
+    private const string OfficersOnly = "Only privacy officers change the program register.";
+
     public static readonly IReadOnlyList<string> LegalBases = [LegalBasis.Consent, LegalBasis.LegitimateInterest, LegalBasis.LegalObligation];
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$")]
@@ -30,7 +32,7 @@ public sealed partial class ProgramEditor(ConnectionFactory connections, AuditLo
 
     public async Task<MonitoringProgram> RegisterAsync(ProgramDraft draft, Actor actor, CancellationToken cancellationToken = default)
     {
-        RequireOfficer(actor);
+        actor.Require(Roles.PrivacyOfficer, OfficersOnly);
         var clean = Validate(draft);
         await using var connection = await connections.OpenAsync(cancellationToken);
         await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
@@ -50,7 +52,7 @@ public sealed partial class ProgramEditor(ConnectionFactory connections, AuditLo
     /// <summary>Changes name, purpose, owner and legal basis; the key never changes (collectors and exports name it).</summary>
     public async Task UpdateAsync(string programKey, ProgramDraft draft, Actor actor, CancellationToken cancellationToken = default)
     {
-        RequireOfficer(actor);
+        actor.Require(Roles.PrivacyOfficer, OfficersOnly);
         var clean = Validate(draft with { Key = programKey });
         await WriteAsync(programKey, actor, "program.updated", $"{clean.Name}; legal basis {clean.LegalBasis}; owner {clean.Owner}; purpose: {clean.Purpose}",
             (connection, transaction, program, now) => connection.ExecuteAsync("""
@@ -62,7 +64,7 @@ public sealed partial class ProgramEditor(ConnectionFactory connections, AuditLo
     /// <summary>Retires a program: collection stops for good; its records stay until retention or erasure removes them.</summary>
     public Task RetireAsync(string programKey, Actor actor, CancellationToken cancellationToken = default)
     {
-        RequireOfficer(actor);
+        actor.Require(Roles.PrivacyOfficer, OfficersOnly);
         return WriteAsync(programKey, actor, "program.retired", "collection ended",
             (connection, transaction, program, now) => connection.ExecuteAsync(
                 "UPDATE programs SET state = 'retired', updated_at = @Now WHERE id = @Id", new { program.Id, Now = now }, transaction),
@@ -71,7 +73,7 @@ public sealed partial class ProgramEditor(ConnectionFactory connections, AuditLo
 
     public Task AddCategoryAsync(string programKey, CategoryDraft draft, Actor actor, CancellationToken cancellationToken = default)
     {
-        RequireOfficer(actor);
+        actor.Require(Roles.PrivacyOfficer, OfficersOnly);
         var clean = Validate(draft);
         return WriteAsync(programKey, actor, "category.added", $"{clean.Key}: {clean.Name}; sensitivity {clean.Sensitivity}; kept {clean.RetentionDays} days",
             async (connection, transaction, program, now) =>
@@ -88,7 +90,7 @@ public sealed partial class ProgramEditor(ConnectionFactory connections, AuditLo
 
     public Task UpdateCategoryAsync(string programKey, string categoryKey, CategoryDraft draft, Actor actor, CancellationToken cancellationToken = default)
     {
-        RequireOfficer(actor);
+        actor.Require(Roles.PrivacyOfficer, OfficersOnly);
         var clean = Validate(draft with { Key = categoryKey });
         return WriteAsync(programKey, actor, "category.updated", $"{clean.Key}: {clean.Name}; sensitivity {clean.Sensitivity}; kept {clean.RetentionDays} days",
             async (connection, transaction, program, _) =>
@@ -103,7 +105,7 @@ public sealed partial class ProgramEditor(ConnectionFactory connections, AuditLo
 
     public Task RetireCategoryAsync(string programKey, string categoryKey, Actor actor, CancellationToken cancellationToken = default)
     {
-        RequireOfficer(actor);
+        actor.Require(Roles.PrivacyOfficer, OfficersOnly);
         return WriteAsync(programKey, actor, "category.retired", categoryKey,
             async (connection, transaction, program, now) =>
             {
@@ -168,11 +170,5 @@ public sealed partial class ProgramEditor(ConnectionFactory connections, AuditLo
         if (text.Length > maxLength)
             throw new RuleViolation($"Keep the {field} under {maxLength} characters.", field);
         return text;
-    }
-
-    private static void RequireOfficer(Actor actor)
-    {
-        if (!actor.IsIn(Roles.PrivacyOfficer))
-            throw new RuleViolation("Only privacy officers change the program register.");
     }
 }

@@ -151,7 +151,7 @@ public sealed class RequestDesk(ConnectionFactory connections, AuditLog audit, T
     /// <summary>Extends an open request's deadline to at most three months after receipt, with a reason the employee sees.</summary>
     public async Task ExtendAsync(string reference, DateTimeOffset newDueAt, string reason, Actor actor, CancellationToken cancellationToken = default)
     {
-        RequireOfficer(actor);
+        actor.Require(Roles.PrivacyOfficer, "Only privacy officers decide on requests.");
         var text = RequireText(reason, "reason", "Give the reason for the extension; the employee sees it.");
         await DecideAsync(reference, actor, async (connection, transaction, request) =>
         {
@@ -171,7 +171,7 @@ public sealed class RequestDesk(ConnectionFactory connections, AuditLog audit, T
     /// <summary>Decides an objection: upheld (collection stays stopped) or rejected, with a reason the employee sees.</summary>
     public async Task DecideObjectionAsync(string reference, bool uphold, string reason, Actor actor, CancellationToken cancellationToken = default)
     {
-        RequireOfficer(actor);
+        actor.Require(Roles.PrivacyOfficer, "Only privacy officers decide on requests.");
         var text = RequireText(reason, "reason", "Give the reason for the decision; the employee sees it.");
         await DecideAsync(reference, actor, async (connection, transaction, request) =>
         {
@@ -203,12 +203,6 @@ public sealed class RequestDesk(ConnectionFactory connections, AuditLog audit, T
         const string alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
         var prefix = kind switch { RequestKind.Export => "EXP", RequestKind.Erasure => "ERA", _ => "OBJ" };
         return prefix + "-" + RandomNumberGenerator.GetString(alphabet, 4) + "-" + RandomNumberGenerator.GetString(alphabet, 4);
-    }
-
-    private static void RequireOfficer(Actor actor)
-    {
-        if (!actor.IsIn(Roles.PrivacyOfficer))
-            throw new RuleViolation("Only privacy officers decide on requests.");
     }
 
     private static string RequireText(string? value, string field, string message)
