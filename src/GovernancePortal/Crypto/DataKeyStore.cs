@@ -11,12 +11,6 @@ namespace GovernancePortal.Crypto;
 /// </summary>
 public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
 {
-    private const string FindLive = """
-        SELECT id AS Id, wrapped_key AS WrappedKey, master_key_id AS MasterKeyId
-        FROM data_keys
-        WHERE subject_id = @SubjectId AND program_id = @ProgramId AND category_id = @CategoryId AND destroyed_at IS NULL
-        """;
-
     private const string InsertIfAbsent = """
         INSERT INTO data_keys (subject_id, program_id, category_id, wrapped_key, master_key_id, created_at)
         VALUES (@SubjectId, @ProgramId, @CategoryId, @WrappedKey, @MasterKeyId, @CreatedAt)
@@ -36,26 +30,8 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
         """;
 
     /// <summary>The live key of a scope, created on first use. Call inside the write transaction that stores the payload.</summary>
-    public async Task<DataKey> GetOrCreateAsync(DbConnection connection, DbTransaction transaction, DataKeyScope scope)
-    {
-        var row = await connection.QuerySingleOrDefaultAsync<WrappedRow>(FindLive, scope.ToParameters(), transaction);
-        if (row is null)
-        {
-            var key = RandomNumberGenerator.GetBytes(32);
-            await connection.ExecuteAsync(InsertIfAbsent, new
-            {
-                scope.SubjectId,
-                scope.ProgramId,
-                scope.CategoryId,
-                WrappedKey = Wrap(ring.Current, key, scope),
-                MasterKeyId = ring.Current.Id,
-                CreatedAt = time.GetUtcNow(),
-            }, transaction);
-            row = await connection.QuerySingleAsync<WrappedRow>(FindLive, scope.ToParameters(), transaction);
-        }
-        return new DataKey(row.Id, scope, Unwrap(row.WrappedKey, row.MasterKeyId, scope));
-    }
-
+    public async Task<DataKey> GetOrCreateAsync(DbConnection connection, DbTransaction transaction, DataKeyScope scope) =>
+        (await GetOrCreateManyAsync(connection, transaction, [scope]))[scope];
 
     /// <summary>
     /// The live keys of many scopes at once, creating those that are missing, with a query per program
@@ -181,9 +157,4 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
         public long ProgramId { get; init; }
         public long CategoryId { get; init; }
     }
-}
-
-internal static class DataKeyScopeParameters
-{
-    public static object ToParameters(this DataKeyScope scope) => new { scope.SubjectId, scope.ProgramId, scope.CategoryId };
 }
