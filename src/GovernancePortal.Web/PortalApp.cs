@@ -1,5 +1,6 @@
 using GovernancePortal.Web.Features.Account;
 using GovernancePortal.Web.Features.Collection;
+using GovernancePortal.Web.Features.MyData;
 using GovernancePortal.Web.Infrastructure;
 
 namespace GovernancePortal.Web;
@@ -28,6 +29,7 @@ public static class PortalApp
         app.MapAuthenticationEndpoints();
         app.MapDevSignIn();
         app.MapCollectionApi();
+        app.MapMyDataExport();
         app.MapPortalJobsDashboard();
         app.MapPortalPages();
         return app;

@@ -35,6 +35,7 @@ public static class PortalServices
         services.AddSingleton<MyRecords>();
         services.AddSingleton<RequestDesk>();
         services.AddSingleton<Revocations>();
+        services.AddSingleton<SubjectExport>();
         services.AddSingleton<ProgramEditor>();
         services.AddSingleton<PauseSwitch>();
         services.AddSingleton<CollectorRegistry>();

@@ -123,6 +123,13 @@ public sealed class AccessHistory(ConnectionFactory connections)
         return new AccessPage(events, total);
     }
 
+    /// <summary>
+    /// Every event of the person's access history, oldest first, read as a stream on the caller's
+    /// connection (for the export, which must not hold them all in memory).
+    /// </summary>
+    public static IAsyncEnumerable<AccessEvent> StreamAsync(DbConnection connection, long subjectId, string selfActor) =>
+        connection.QueryUnbufferedAsync<AccessEvent>(PageColumns + "\n" + AboutSubject + " ORDER BY e.seq", new { SubjectId = subjectId, Self = selfActor });
+
     public async Task<AccessSummary> SummaryAsync(long subjectId, string selfActor, CancellationToken cancellationToken = default)
     {
         var parameters = new { SubjectId = subjectId, Self = selfActor };

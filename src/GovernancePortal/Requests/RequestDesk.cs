@@ -44,6 +44,14 @@ public sealed record DataRequest
     public DateTimeOffset? CompletedAt { get; init; }
     public string? Receipt { get; init; }
 
+    /// <summary>An export's progress while it is downloaded: records written so far, of how many.</summary>
+    public long? ProgressDone { get; init; }
+    public long? ProgressTotal { get; init; }
+    public DateTimeOffset? ProgressAt { get; init; }
+
+    /// <summary>When the last download stopped before its end (browser closed, connection dropped).</summary>
+    public DateTimeOffset? ProgressStoppedAt { get; init; }
+
     /// <summary>The legal deadline in force: the extended one when an officer extended it.</summary>
     public DateTimeOffset EffectiveDueAt => ExtendedDueAt ?? DueAt;
 
@@ -63,7 +71,8 @@ public sealed class RequestDesk(ConnectionFactory connections, AuditLog audit, T
         r.id AS Id, r.reference AS Reference, r.subject_id AS SubjectId, s.email AS SubjectEmail, r.kind AS Kind,
         p.key AS ProgramKey, c.key AS CategoryKey, r.status AS Status, r.received_at AS ReceivedAt, r.due_at AS DueAt,
         r.extended_due_at AS ExtendedDueAt, r.extension_reason AS ExtensionReason, r.decided_by AS DecidedBy,
-        r.decision_reason AS DecisionReason, r.completed_at AS CompletedAt, r.receipt AS Receipt
+        r.decision_reason AS DecisionReason, r.completed_at AS CompletedAt, r.receipt AS Receipt,
+        r.progress_done AS ProgressDone, r.progress_total AS ProgressTotal, r.progress_at AS ProgressAt, r.progress_stopped_at AS ProgressStoppedAt
         FROM requests r
         JOIN subjects s ON s.id = r.subject_id
         LEFT JOIN programs p ON p.id = r.program_id

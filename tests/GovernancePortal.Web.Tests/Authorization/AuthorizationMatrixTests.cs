@@ -30,6 +30,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Portal por
         new("GET POST", "/me/programs/{Key}", "/me/programs/mci", Who.InRole(Roles.Employee)),
         new("GET POST", "/me/access", Who.InRole(Roles.Employee)),
         new("GET POST", "/me/requests", Who.InRole(Roles.Employee)),
+        new("GET POST", "/me/requests/{Reference}", "/me/requests/EXP-AAAA-AAAA", Who.InRole(Roles.Employee)),
         new("GET POST", "/requests", Who.InRole(Roles.PrivacyOfficer)),
         new("GET POST", "/programs", Who.InRole(Roles.PrivacyOfficer)),
         new("GET POST", "/programs/{Key}", "/programs/mci", Who.InRole(Roles.PrivacyOfficer)),
@@ -52,6 +53,9 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Portal por
         // Collection API (DESIGN §5.3): collectors only, by bearer token
         new("POST", "/api/v1/collect/", "/api/v1/collect", Who.CollectorToken),
         new("GET", "/api/v1/collect/status", Who.CollectorToken),
+
+        // The employee's copy of their data (a request they filed, found by the sign-in's subject)
+        new("GET", "/me/requests/{reference}/export.zip", "/me/requests/EXP-AAAA-AAAA/export.zip", Who.InRole(Roles.Employee)),
 
         // Operations
         new("*", "/health/live", Who.Anyone),

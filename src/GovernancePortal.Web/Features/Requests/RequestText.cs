@@ -21,6 +21,7 @@ public static class RequestText
     public static string Status(DataRequest request, DateTimeOffset now) => request.Status switch
     {
         RequestStatus.Received => now > request.EffectiveDueAt ? "Received, overdue" : "Received, waiting to be carried out",
+        RequestStatus.InProgress when request.Kind == RequestKind.Export => request.ProgressStoppedAt is null ? "Download under way" : "Download stopped before its end",
         RequestStatus.InProgress => "In progress",
         RequestStatus.Completed => $"Completed {request.CompletedAt:d MMM yyyy}",
         RequestStatus.Upheld => "Objection upheld: collection stays stopped",
