@@ -18,8 +18,10 @@ namespace GovernancePortal.Requests;
 public sealed record ExportReceipt(long Records, long ErasedRecords, long Revocations, long Requests, long AccessEvents, long Bytes, string Sha256)
 {
     public string Describe(DateTimeOffset deliveredAt) =>
-        $"Delivered {deliveredAt:d MMM yyyy HH:mm} UTC: {Records:N0} records ({ErasedRecords:N0} of them erased), {Revocations:N0} revocations, " +
-        $"{Requests:N0} requests, {AccessEvents:N0} access events by others; ZIP of {Bytes:N0} bytes, SHA-256 {Sha256}.";
+        $"Delivered {deliveredAt:d MMM yyyy HH:mm} UTC: {Count(Records, "record")} ({ErasedRecords:N0} of them erased), {Count(Revocations, "revocation")}, " +
+        $"{Count(Requests, "request")}, {Count(AccessEvents, "access event")} by others; ZIP of {Bytes:N0} bytes, SHA-256 {Sha256}.";
+
+    private static string Count(long count, string noun) => $"{count:N0} {noun}{(count == 1 ? "" : "s")}";
 }
 
 /// <summary>
