@@ -70,6 +70,10 @@ public sealed class MyDataSummary(ConnectionFactory connections)
             .ToList();
     }
 
+    /// <summary>The subject's holdings in one program, or null when it holds nothing about them and they revoked nothing there.</summary>
+    public async Task<ProgramHoldings?> ForProgramAsync(long subjectId, string programKey, CancellationToken cancellationToken = default) =>
+        (await ForSubjectAsync(subjectId, cancellationToken)).FirstOrDefault(holding => holding.Program.Key == programKey);
+
     private sealed record CountRow
     {
         public long ProgramId { get; init; }

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Dapper;
 using GovernancePortal.Access;
 using GovernancePortal.Audit;
@@ -28,9 +29,9 @@ public sealed record Revocation
 }
 
 /// <summary>
-/// A person withdraws from a program or one of its categories. From the commit on, collection of
-/// their data in that scope is refused on every node: the subject row is locked here, and collection
-/// reads revocations under a lock that conflicts with it.
+/// A person withdraws from a program or one of its categories, and may re-join a consent program later.
+/// Both take effect at the commit on every node: the subject row is locked here, and collection reads
+/// revocations under a lock that conflicts with it.
 /// </summary>
 public sealed class Revocations(ConnectionFactory connections, AuditLog audit, RequestDesk requests, TimeProvider time)
 {
@@ -88,18 +89,9 @@ public sealed class Revocations(ConnectionFactory connections, AuditLog audit, R
         """;
 
     private async Task<(Revocation Revocation, MonitoringProgram Program, bool Created)> RevokeCoreAsync(
-        System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, long subjectId, string programKey, string? categoryKey, Actor actor)
+        DbConnection connection, DbTransaction transaction, long subjectId, string programKey, string? categoryKey, Actor actor)
     {
-        await connection.ExecuteAsync($"SELECT id FROM subjects WHERE id = @Id {connections.Dialect.ForUpdate}", new { Id = subjectId }, transaction);
-        var program = (await ProgramRegister.ListAsync(connection, transaction)).FirstOrDefault(p => p.Key == programKey)
-            ?? throw new NotFound($"There is no program '{programKey}'.");
-        long? categoryId = null;
-        if (categoryKey is not null)
-        {
-            categoryId = program.Categories.FirstOrDefault(c => c.Key == categoryKey && c.RetiredAt is null)?.Id
-                ?? throw new NotFound($"The program has no category '{categoryKey}'.");
-        }
-
+        var (program, categoryId) = await LockSubjectAndFindScopeAsync(connection, transaction, subjectId, programKey, categoryKey);
         var active = (await connection.QueryAsync<Revocation>(Active, new { SubjectId = subjectId, ProgramId = program.Id }, transaction)).ToList();
         var covering = active.FirstOrDefault(r => r.CategoryId is null || r.CategoryId == categoryId);
         if (covering is not null)
@@ -113,6 +105,62 @@ public sealed class Revocations(ConnectionFactory connections, AuditLog audit, R
         await audit.AppendAsync(connection, transaction, new AuditEntry(actor.Name, actor.Roles, "subject.revoked",
             SubjectId: subjectId, Program: program.Key, Detail: $"{kind} of {(categoryKey is null ? "the whole program" : "category " + categoryKey)}"));
         return (new Revocation { Id = id, SubjectId = subjectId, ProgramId = program.Id, CategoryId = categoryId, Kind = kind, CreatedAt = now }, program, true);
+    }
+
+    /// <summary>
+    /// Gives consent again: ends the person's withdrawal from the whole program (<paramref name="categoryKey"/>
+    /// null: every withdrawal in it, whole and per category) or from one category. Collection of their data
+    /// in that scope resumes from the commit. The erasure request filed when they withdrew stays as it is:
+    /// records collected before they left are still erased as requested; new records are collected from now on.
+    /// Returns false and changes nothing when nothing in that scope is withdrawn, so a double click is one effect.
+    /// Only consent can be given again: an objection to legitimate interest is decided by a privacy officer.
+    /// </summary>
+    public async Task<bool> RejoinAsync(long subjectId, string programKey, string? categoryKey, Actor actor, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
+        var (program, categoryId) = await LockSubjectAndFindScopeAsync(connection, transaction, subjectId, programKey, categoryKey);
+        if (program.LegalBasis != LegalBasis.Consent)
+            throw new RuleViolation("This program does not rest on your consent, so there is nothing to re-join: your objection is with the privacy officers, who decide it and tell you why.");
+        if (program.State == ProgramState.Retired)
+            throw new RuleViolation("The program is retired and collects nothing any more, so there is nothing to re-join.");
+
+        var active = (await connection.QueryAsync<Revocation>(Active, new { SubjectId = subjectId, ProgramId = program.Id }, transaction)).ToList();
+        var inScope = active.Where(r => categoryId is null || r.CategoryId is null || r.CategoryId == categoryId).ToList();
+        // An objection filed while the program rested on legitimate interest is still an officer's to decide.
+        if (inScope.Any(r => r.Kind == RevocationKind.Objection))
+            throw new RuleViolation("Your objection to this program is with the privacy officers; they decide it and tell you why.");
+        if (categoryId is not null && inScope.Any(r => r.CategoryId is null))
+            throw new RuleViolation("You withdrew from the whole program: re-join the whole program instead. You can stop single categories again afterwards.");
+        if (inScope.Count == 0)
+            return false;
+
+        var now = StoredTime.Normalize(time.GetUtcNow());
+        await connection.ExecuteAsync($"UPDATE revocations SET withdrawn_at = @Now WHERE id {connections.Dialect.AnyOf("@Ids")}",
+            new { Now = now, Ids = connections.Dialect.List(inScope.Select(r => r.Id)) }, transaction);
+        await audit.AppendAsync(connection, transaction, new AuditEntry(actor.Name, actor.Roles, "subject.rejoined",
+            SubjectId: subjectId, Program: program.Key,
+            Detail: $"consent given again for {(categoryKey is null ? "the whole program" : "category " + categoryKey)}; earlier erasure requests stand"));
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    /// <summary>
+    /// Locks the subject row, then finds the program and the category (null for the whole program). The lock
+    /// comes first: collection reads revocations under a lock that conflicts with it, which is what makes a
+    /// revocation or a re-join take effect exactly at its commit.
+    /// </summary>
+    private async Task<(MonitoringProgram Program, long? CategoryId)> LockSubjectAndFindScopeAsync(
+        DbConnection connection, DbTransaction transaction, long subjectId, string programKey, string? categoryKey)
+    {
+        await connection.ExecuteAsync($"SELECT id FROM subjects WHERE id = @Id {connections.Dialect.ForUpdate}", new { Id = subjectId }, transaction);
+        var program = (await ProgramRegister.ListAsync(connection, transaction)).FirstOrDefault(p => p.Key == programKey)
+            ?? throw new NotFound($"There is no program '{programKey}'.");
+        if (categoryKey is null)
+            return (program, null);
+        var categoryId = program.Categories.FirstOrDefault(c => c.Key == categoryKey && c.RetiredAt is null)?.Id
+            ?? throw new NotFound($"The program has no category '{categoryKey}'.");
+        return (program, categoryId);
     }
 
     /// <summary>The subject's revocations still in force, for their own pages.</summary>
