@@ -25,7 +25,7 @@ public static class RequestText
         RequestStatus.InProgress => "In progress",
         RequestStatus.Completed => $"Completed {request.CompletedAt:d MMM yyyy}",
         RequestStatus.Upheld => "Objection upheld: collection stays stopped",
-        RequestStatus.Rejected => "Objection rejected",
+        RequestStatus.Rejected => "Objection rejected: collection resumed",
         _ => request.Status,
     };
 
