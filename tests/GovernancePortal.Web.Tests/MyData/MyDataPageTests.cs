@@ -11,6 +11,7 @@ using GovernancePortal.Web.Features.Account;
 using GovernancePortal.Web.Features.MyData;
 using GovernancePortal.Web.Tests.Components;
 using GovernancePortal.Web.Tests.Hosting;
+using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor;
@@ -125,6 +126,7 @@ public sealed class MyDataPageRejoinTests : PortalComponentTest, IAsyncLifetime
         await Database.Get<DemoData>().SeedAsync(Cancellation);
         Services.AddSingleton(Database.Get<MyDataSummary>());
         Services.AddSingleton(Database.Get<Revocations>());
+        Services.AddSingleton(Database.Get<GovernancePortal.Requests.RequestDesk>());
         Services.AddSingleton(Database.Time);
     }
 
@@ -161,6 +163,23 @@ public sealed class MyDataPageRejoinTests : PortalComponentTest, IAsyncLifetime
         Assert.Contains("Withdraw from this program", mci.QuerySelectorAll("button").Select(button => button.TextContent.Trim()));
         var erasure = await Database.Get<GovernancePortal.Requests.RequestDesk>().GetForSubjectAsync(alice.Id, withdrawal.FollowUp.Reference, Cancellation);
         Assert.True(erasure.IsOpen);
+    }
+
+    [Fact]
+    public async Task MyData_AskForACopy_FilesOneExportRequest_AndOpensItsPage()
+    {
+        var (alice, principal) = await SignInAsync("alice@example.com");
+        var page = Render<MyDataPage>(parameters => parameters.AddCascadingValue(Task.FromResult(new AuthenticationState(principal))));
+        var navigation = Services.GetRequiredService<NavigationManager>();
+
+        await page.FindAll("button").Single(button => button.TextContent.Trim() == "Ask for a copy of all my data").ClickAsync(new());
+        var first = navigation.Uri;
+        await page.FindAll("button").Single(button => button.TextContent.Trim() == "Ask for a copy of all my data").ClickAsync(new());
+
+        var request = Assert.Single(await Database.Get<GovernancePortal.Requests.RequestDesk>().ForSubjectAsync(alice.Id, Cancellation));
+        Assert.Equal(GovernancePortal.Requests.RequestKind.Export, request.Kind);
+        Assert.EndsWith($"/me/requests/{request.Reference}", first);
+        Assert.Equal(first, navigation.Uri);
     }
 
     private async Task<(Subject Subject, System.Security.Claims.ClaimsPrincipal Principal)> SignInAsync(string email)
