@@ -42,7 +42,10 @@ public sealed class CollectionService(
         FROM categories WHERE program_id = @ProgramId
         """;
 
-    private const string RevocationColumns = "SELECT subject_id AS SubjectId, category_id AS CategoryId FROM revocations";
+    private const string RevocationColumns = """
+        SELECT subject_id AS SubjectId, category_id AS CategoryId, created_at AS CreatedAt, withdrawn_at AS WithdrawnAt
+        FROM revocations
+        """;
 
     /// <summary>The answer already given to this idempotency key within 24 hours, if any.</summary>
     public async Task<CollectResult?> PreviousAnswerAsync(CollectorIdentity collector, string idempotencyKey, CancellationToken cancellationToken = default)
@@ -112,12 +115,12 @@ public sealed class CollectionService(
             if (dialect.ForShare.Length > 0)
                 await connection.ExecuteAsync($"SELECT id FROM subjects WHERE id {dialect.AnyOf("@Ids")} {dialect.ForShare}", new { Ids = dialect.List(ids) }, transaction);
             var revoked = (await connection.QueryAsync<RevocationRow>(
-                $"{RevocationColumns} WHERE program_id = @ProgramId AND subject_id {dialect.AnyOf("@SubjectIds")} AND withdrawn_at IS NULL", new { ProgramId = program.Id, SubjectIds = dialect.List(ids) }, transaction))
+                $"{RevocationColumns} WHERE program_id = @ProgramId AND subject_id {dialect.AnyOf("@SubjectIds")}", new { ProgramId = program.Id, SubjectIds = dialect.List(ids) }, transaction))
                 .ToLookup(r => r.SubjectId);
             foreach (var (record, category) in candidates)
             {
                 var subjectId = subjectIds[SubjectDirectory.ReferenceKey(record.Subject)];
-                if (revoked[subjectId].Any(r => r.CategoryId is null || r.CategoryId == category.Id))
+                if (revoked[subjectId].Any(r => r.Refuses(category.Id, record.CapturedAt)))
                     rejected.Add(new Rejection(record.Index, RejectReason.SubjectRevoked));
                 else
                     accepted.Add(new NewRecord(program.Id, category.Id, subjectId, record.CapturedAt, record.PayloadJson, collector.CollectorId));
@@ -178,5 +181,15 @@ public sealed class CollectionService(
     {
         public long SubjectId { get; init; }
         public long? CategoryId { get; init; }
+        public DateTimeOffset CreatedAt { get; init; }
+        public DateTimeOffset? WithdrawnAt { get; init; }
+
+        /// <summary>
+        /// In force, it refuses every record of its scope. Ended (a re-join, a rejected objection), it still refuses
+        /// those captured in [created, withdrawn): an agent may send what it buffered meanwhile only after the re-join.
+        /// </summary>
+        public bool Refuses(long categoryId, DateTimeOffset capturedAt) =>
+            (CategoryId is null || CategoryId == categoryId)
+            && (WithdrawnAt is null || (capturedAt >= CreatedAt && capturedAt < WithdrawnAt));
     }
 }
