@@ -1,4 +1,7 @@
+using System.Net;
 using System.Net.Http.Headers;
+using AngleSharp.Dom;
+using AngleSharp.Html.Parser;
 using Microsoft.AspNetCore.WebUtilities;
 
 namespace GovernancePortal.Web.Tests.Hosting;
@@ -12,6 +15,20 @@ public static class BrowserRequests
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/html"));
         return client.SendAsync(request, TestContext.Current.CancellationToken);
     }
+
+    /// <summary>A page as a browser gets it, parsed (its source stays in <c>Source.Text</c>); fails the test unless the portal answered 200.</summary>
+    public static async Task<IDocument> GetDocumentAsync(this HttpClient client, string url)
+    {
+        using var response = await client.GetPageAsync(url);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return new HtmlParser().ParseDocument(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    /// <summary>The page's heading (its h1).</summary>
+    public static string Heading(this IDocument page) => page.QuerySelector("h1")?.TextContent.Trim() ?? "";
+
+    /// <summary>The text of the page's main content, without the app bar and the menu.</summary>
+    public static string MainText(this IDocument page) => page.QuerySelector(".mud-main-content")?.TextContent ?? page.Source.Text;
 
     /// <summary>The path of a redirect's target and the value of one of its query parameters (names compared as ASP.NET Core does, ignoring case).</summary>
     public static (string Path, string? Parameter) RedirectTarget(this HttpResponseMessage response, string parameter)

@@ -195,13 +195,10 @@ public sealed class ExportDownloadTests(PortalFactory portal) : IClassFixture<Po
 
     private static async Task<RenderedPage> PageAsync(HttpClient client, string url)
     {
-        using var response = await client.GetPageAsync(url);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var html = await response.Content.ReadAsStringAsync(Cancellation);
-        var document = new HtmlParser().ParseDocument(html);
+        var document = await client.GetDocumentAsync(url);
         return new RenderedPage(
-            document.QuerySelector("h1")?.TextContent.Trim() ?? "",
-            document.QuerySelector(".mud-main-content")?.TextContent ?? html,
+            document.Heading(),
+            document.MainText(),
             document.QuerySelector("[data-testid=status]")?.TextContent ?? "",
             document.QuerySelector("[data-testid=receipt]")?.TextContent ?? "");
     }

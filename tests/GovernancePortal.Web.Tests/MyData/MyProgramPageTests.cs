@@ -93,14 +93,11 @@ public sealed class MyProgramPageTests(PortalFactory portal) : IClassFixture<Por
 
     private static async Task<RenderedPage> PageAsync(HttpClient client, string url)
     {
-        using var response = await client.GetPageAsync(url);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var html = await response.Content.ReadAsStringAsync(Cancellation);
-        var document = new HtmlParser().ParseDocument(html);
+        var document = await client.GetDocumentAsync(url);
         return new RenderedPage(
-            html,
-            document.QuerySelector("h1")?.TextContent.Trim() ?? "",
-            document.QuerySelector(".mud-main-content")?.TextContent ?? html,
+            document.Source.Text,
+            document.Heading(),
+            document.MainText(),
             document.QuerySelectorAll(".record-preview").Select(e => e.TextContent).ToList());
     }
 

@@ -255,14 +255,11 @@ public sealed class MyRequestsPageTests(PortalFactory portal) : IClassFixture<Po
 
     private static async Task<RenderedPage> PageAsync(HttpClient client, string url)
     {
-        using var response = await client.GetPageAsync(url);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var html = await response.Content.ReadAsStringAsync(Cancellation);
-        var document = new HtmlParser().ParseDocument(html);
+        var document = await client.GetDocumentAsync(url);
         return new RenderedPage(
-            html,
-            document.QuerySelector("h1")?.TextContent.Trim() ?? "",
-            document.QuerySelector(".mud-main-content")?.TextContent ?? html,
+            document.Source.Text,
+            document.Heading(),
+            document.MainText(),
             document.QuerySelectorAll("td[data-label=Reference] code").Select(e => e.TextContent.Trim()).ToList(),
             document.QuerySelectorAll(".mud-card").SelectMany(CardCounts).ToList());
     }

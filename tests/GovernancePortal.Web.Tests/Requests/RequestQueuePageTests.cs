@@ -106,9 +106,7 @@ public sealed class RequestQueuePageTests(PortalFactory portal) : IClassFixture<
     /// <summary>The queue's rows as the officer first sees them (open requests only).</summary>
     private static async Task<IReadOnlyList<QueueRow>> QueueAsync(HttpClient officer)
     {
-        using var response = await officer.GetPageAsync(Path);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var document = new HtmlParser().ParseDocument(await response.Content.ReadAsStringAsync(Cancellation));
+        var document = await officer.GetDocumentAsync(Path);
         Assert.Contains("Request queue", document.QuerySelector("h1")?.TextContent);
         return document.QuerySelectorAll("tbody tr")
             .Select(row => new QueueRow(
