@@ -30,6 +30,14 @@ public sealed class MyDataSummary(ConnectionFactory connections)
         GROUP BY program_id, category_id
         """;
 
+    private const string CountsBySubjectInProgram = """
+        SELECT program_id AS ProgramId, category_id AS CategoryId, count(*) AS RecordCount,
+               min(captured_at) AS FirstCapturedAt, max(captured_at) AS LastCapturedAt
+        FROM records
+        WHERE subject_id = @SubjectId AND program_id = @ProgramId
+        GROUP BY program_id, category_id
+        """;
+
     private const string MyRevocations = """
         SELECT program_id AS ProgramId, category_id AS CategoryId FROM revocations WHERE subject_id = @SubjectId AND withdrawn_at IS NULL
         """;
@@ -43,13 +51,23 @@ public sealed class MyDataSummary(ConnectionFactory connections)
     /// Every program that holds records about the subject or that they revoked, with counts, first and
     /// last capture per category, their revocations and the legal holds that apply.
     /// </summary>
-    public async Task<IReadOnlyList<ProgramHoldings>> ForSubjectAsync(long subjectId, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<ProgramHoldings>> ForSubjectAsync(long subjectId, CancellationToken cancellationToken = default) =>
+        HoldingsAsync(subjectId, null, cancellationToken);
+
+    /// <summary>The subject's holdings in one program (counting only its records), or null when it holds nothing about them and they revoked nothing there.</summary>
+    public async Task<ProgramHoldings?> ForProgramAsync(long subjectId, string programKey, CancellationToken cancellationToken = default) =>
+        (await HoldingsAsync(subjectId, programKey, cancellationToken)).SingleOrDefault();
+
+    private async Task<IReadOnlyList<ProgramHoldings>> HoldingsAsync(long subjectId, string? programKey, CancellationToken cancellationToken)
     {
         await using var connection = await connections.OpenAsync(cancellationToken);
-        var counts = (await connection.QueryAsync<CountRow>(CountsBySubject, new { SubjectId = subjectId })).ToDictionary(row => row.CategoryId);
+        var programs = (await ProgramRegister.ListAsync(connection)).Where(program => programKey is null || program.Key == programKey).ToList();
+        if (programs.Count == 0)
+            return [];
+        var counts = (await connection.QueryAsync<CountRow>(new CommandDefinition(programKey is null ? CountsBySubject : CountsBySubjectInProgram,
+            new { SubjectId = subjectId, ProgramId = programs[0].Id }, cancellationToken: cancellationToken))).ToDictionary(row => row.CategoryId);
         var revoked = (await connection.QueryAsync<RevocationRow>(MyRevocations, new { SubjectId = subjectId })).ToList();
         var holds = (await connection.QueryAsync<HoldRow>(MyHolds, new { SubjectId = subjectId })).ToList();
-        var programs = await ProgramRegister.ListAsync(connection);
         return programs
             .Where(program => program.Categories.Any(category => counts.ContainsKey(category.Id)) || revoked.Any(r => r.ProgramId == program.Id))
             .Select(program =>
@@ -69,10 +87,6 @@ public sealed class MyDataSummary(ConnectionFactory connections)
             })
             .ToList();
     }
-
-    /// <summary>The subject's holdings in one program, or null when it holds nothing about them and they revoked nothing there.</summary>
-    public async Task<ProgramHoldings?> ForProgramAsync(long subjectId, string programKey, CancellationToken cancellationToken = default) =>
-        (await ForSubjectAsync(subjectId, cancellationToken)).FirstOrDefault(holding => holding.Program.Key == programKey);
 
     private sealed record CountRow
     {
