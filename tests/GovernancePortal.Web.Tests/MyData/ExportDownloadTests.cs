@@ -30,6 +30,7 @@ public sealed class ExportDownloadTests(PortalFactory portal) : IClassFixture<Po
     {
         using var alice = await portal.SignedInAsAsync("alice@example.com");
         var request = await ExportRequestAsync(portal.Database, "alice@example.com");
+        var before = await PageAsync(alice, $"/me/requests/{request.Reference}");
 
         using var response = await alice.GetAsync($"/me/requests/{request.Reference}/export.zip", Cancellation);
 
@@ -43,6 +44,8 @@ public sealed class ExportDownloadTests(PortalFactory portal) : IClassFixture<Po
         Assert.NotEmpty(records);
         Assert.All(records, record => Assert.Equal("open", record.GetProperty("state").GetString()));
 
+        Assert.Equal("Ready to download", before.Status.Trim());
+        Assert.Equal("", before.Receipt);
         var page = await PageAsync(alice, $"/me/requests/{request.Reference}");
         Assert.Contains(request.Reference, page.Main);
         Assert.Contains(Convert.ToHexStringLower(SHA256.HashData(bytes)), page.Receipt);

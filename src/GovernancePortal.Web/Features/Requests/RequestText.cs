@@ -20,6 +20,8 @@ public static class RequestText
 
     public static string Status(DataRequest request, DateTimeOffset now) => request.Status switch
     {
+        // A copy is served the moment its owner downloads it: nothing waits on the company.
+        RequestStatus.Received when request.Kind == RequestKind.Export => "Ready to download",
         RequestStatus.Received => now > request.EffectiveDueAt ? "Received, overdue" : "Received, waiting to be carried out",
         RequestStatus.InProgress when request.Kind == RequestKind.Export => request.ProgressStoppedAt is null ? "Download under way" : "Download stopped before its end",
         RequestStatus.InProgress => "In progress",
