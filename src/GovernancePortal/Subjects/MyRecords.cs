@@ -39,6 +39,12 @@ public sealed record MyProgram(MonitoringProgram Program, IReadOnlyList<MyCatego
     public long RecordCount => Categories.Sum(c => c.RecordCount);
 
     public DateTimeOffset? LastCapturedAt => Categories.Max(c => c.LastCapturedAt);
+
+    /// <summary>The person's holdings in one program as the detail page shows them; null when it holds no record about them.</summary>
+    public static MyProgram? From(ProgramHoldings? holding) =>
+        holding is { RecordCount: > 0 }
+            ? new MyProgram(holding.Program, holding.Categories.Select(c => new MyCategoryCount(c.Category, c.RecordCount, c.FirstCapturedAt, c.LastCapturedAt)).ToList())
+            : null;
 }
 
 /// <summary>
@@ -46,7 +52,7 @@ public sealed record MyProgram(MonitoringProgram Program, IReadOnlyList<MyCatego
 /// sign-in, never the client; a program key names a program in the public register, and every query is
 /// bounded by the subject id first, so another person's key in the URL finds nothing.
 /// </summary>
-public sealed class MyRecords(ConnectionFactory connections, DataKeyStore keys)
+public sealed class MyRecords(ConnectionFactory connections, DataKeyStore keys, MyDataSummary summary)
 {
     public const int PreviewLength = 200;
 
@@ -56,29 +62,12 @@ public sealed class MyRecords(ConnectionFactory connections, DataKeyStore keys)
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    private const string CountsByCategory = """
-        SELECT category_id AS CategoryId, count(*) AS RecordCount, min(captured_at) AS FirstCapturedAt, max(captured_at) AS LastCapturedAt
-        FROM records
-        WHERE subject_id = @SubjectId AND program_id = @ProgramId
-        GROUP BY category_id
-        """;
-
-    /// <summary>The program with what each of its categories holds about the subject; null when it holds nothing (or there is no such program).</summary>
-    public async Task<MyProgram?> ProgramAsync(long subjectId, string programKey, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        if (await FindProgramAsync(connection, programKey) is not { } program)
-            return null;
-        var counts = (await connection.QueryAsync<CountRow>(new CommandDefinition(CountsByCategory,
-            new { SubjectId = subjectId, ProgramId = program.Id }, cancellationToken: cancellationToken))).ToDictionary(row => row.CategoryId);
-        if (counts.Count == 0)
-            return null;
-        return new MyProgram(program, program.Categories
-            .Select(category => counts.TryGetValue(category.Id, out var row)
-                ? new MyCategoryCount(category, row.RecordCount, row.FirstCapturedAt, row.LastCapturedAt)
-                : new MyCategoryCount(category, 0, null, null))
-            .ToList());
-    }
+    /// <summary>
+    /// The program with what each of its categories holds about the subject; null when it holds nothing (or there
+    /// is no such program). The counts are <see cref="MyDataSummary.ForProgramAsync"/>'s: one query path for both pages.
+    /// </summary>
+    public async Task<MyProgram?> ProgramAsync(long subjectId, string programKey, CancellationToken cancellationToken = default) =>
+        MyProgram.From(await summary.ForProgramAsync(subjectId, programKey, cancellationToken));
 
     // The day bucket comes from the dialect; the statement is otherwise shared.
     private static string PerDaySql(SqlDialect dialect) => $"""
@@ -260,14 +249,6 @@ public sealed class MyRecords(ConnectionFactory connections, DataKeyStore keys)
 
     private static async Task<MonitoringProgram?> FindProgramAsync(DbConnection connection, string programKey) =>
         (await ProgramRegister.ListAsync(connection)).FirstOrDefault(program => program.Key == programKey);
-
-    private sealed record CountRow
-    {
-        public long CategoryId { get; init; }
-        public long RecordCount { get; init; }
-        public DateTimeOffset? FirstCapturedAt { get; init; }
-        public DateTimeOffset? LastCapturedAt { get; init; }
-    }
 
     private sealed record DayRow
     {
