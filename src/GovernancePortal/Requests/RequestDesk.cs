@@ -4,6 +4,7 @@ using Dapper;
 using GovernancePortal.Access;
 using GovernancePortal.Audit;
 using GovernancePortal.Data;
+using GovernancePortal.Subjects;
 
 namespace GovernancePortal.Requests;
 
@@ -193,27 +194,12 @@ public sealed class RequestDesk(ConnectionFactory connections, AuditLog audit, T
             if (!request.IsOpen)
                 throw new RuleViolation("This objection was decided already.");
             if (!uphold)
-                await EndObjectionAsync(connection, transaction, request);
+                await Revocations.EndObjectionAsync(connection, transaction, request.SubjectId, request.Id, time.GetUtcNow());
             await connection.ExecuteAsync("""
                 UPDATE requests SET status = @Status, decided_by = @By, decision_reason = @Reason, completed_at = @Now WHERE id = @Id
                 """, new { request.Id, Status = uphold ? RequestStatus.Upheld : RequestStatus.Rejected, By = actor.Name, Reason = text, Now = StoredTime.Normalize(time.GetUtcNow()) }, transaction);
             return (uphold ? "objection.upheld" : "objection.rejected", $"{reference}: {text}");
         }, cancellationToken);
-    }
-
-    // The objection's own revocation: same subject, program and scope (the whole program, or one category).
-    private const string EndObjection = """
-        UPDATE revocations SET withdrawn_at = @Now
-        WHERE subject_id = @SubjectId AND kind = 'objection' AND withdrawn_at IS NULL
-          AND program_id = (SELECT program_id FROM requests WHERE id = @RequestId)
-          AND coalesce(category_id, 0) = coalesce((SELECT category_id FROM requests WHERE id = @RequestId), 0)
-        """;
-
-    private async Task EndObjectionAsync(DbConnection connection, DbTransaction transaction, DataRequest request)
-    {
-        // Taken before the change: collection reads revocations under a lock that conflicts with this one.
-        await connection.ExecuteAsync($"SELECT id FROM subjects WHERE id = @Id {connections.Dialect.ForUpdate}", new { Id = request.SubjectId }, transaction);
-        await connection.ExecuteAsync(EndObjection, new { request.SubjectId, RequestId = request.Id, Now = StoredTime.Normalize(time.GetUtcNow()) }, transaction);
     }
 
     private async Task DecideAsync(string reference, Actor actor,

@@ -153,7 +153,7 @@ public sealed class Revocations(ConnectionFactory connections, AuditLog audit, R
     private async Task<(MonitoringProgram Program, long? CategoryId)> LockSubjectAndFindScopeAsync(
         DbConnection connection, DbTransaction transaction, long subjectId, string programKey, string? categoryKey)
     {
-        await connection.ExecuteAsync($"SELECT id FROM subjects WHERE id = @Id {connections.Dialect.ForUpdate}", new { Id = subjectId }, transaction);
+        await LockSubjectAsync(connection, transaction, subjectId);
         var program = (await ProgramRegister.ListAsync(connection, transaction)).FirstOrDefault(p => p.Key == programKey)
             ?? throw new NotFound($"There is no program '{programKey}'.");
         if (categoryKey is null)
@@ -161,6 +161,28 @@ public sealed class Revocations(ConnectionFactory connections, AuditLog audit, R
         var categoryId = program.Categories.FirstOrDefault(c => c.Key == categoryKey && c.RetiredAt is null)?.Id
             ?? throw new NotFound($"The program has no category '{categoryKey}'.");
         return (program, categoryId);
+    }
+
+    /// <summary>
+    /// Locks the subject row for a change to what may be collected about them. Collection reads revocations
+    /// after a share lock on the same row, so the two are ordered: the change holds from its commit on.
+    /// </summary>
+    internal static Task LockSubjectAsync(DbConnection connection, DbTransaction transaction, long subjectId) =>
+        connection.ExecuteAsync($"SELECT id FROM subjects WHERE id = @Id {SqlDialect.Of(connection).ForUpdate}", new { Id = subjectId }, transaction);
+
+    // The objection a request stands for: same subject, program and scope (the whole program, or one category).
+    private const string EndObjection = """
+        UPDATE revocations SET withdrawn_at = @Now
+        WHERE subject_id = @SubjectId AND kind = 'objection' AND withdrawn_at IS NULL
+          AND program_id = (SELECT program_id FROM requests WHERE id = @RequestId)
+          AND coalesce(category_id, 0) = coalesce((SELECT category_id FROM requests WHERE id = @RequestId), 0)
+        """;
+
+    /// <summary>Ends the objection that the objection request <paramref name="requestId"/> filed (an officer rejected it), inside the decision's transaction.</summary>
+    internal static async Task EndObjectionAsync(DbConnection connection, DbTransaction transaction, long subjectId, long requestId, DateTimeOffset now)
+    {
+        await LockSubjectAsync(connection, transaction, subjectId);
+        await connection.ExecuteAsync(EndObjection, new { SubjectId = subjectId, RequestId = requestId, Now = StoredTime.Normalize(now) }, transaction);
     }
 
     /// <summary>The subject's revocations still in force, for their own pages.</summary>
