@@ -7,6 +7,7 @@ using GovernancePortal.Demo;
 using GovernancePortal.Grants;
 using GovernancePortal.Programs;
 using GovernancePortal.Requests;
+using GovernancePortal.Sessions;
 using GovernancePortal.Subjects;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -30,6 +31,7 @@ public static class PortalServices
         services.AddSingleton<RecordStore>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<SubjectDirectory>();
+        services.AddSingleton<SessionStore>();
         services.AddSingleton<ProgramRegister>();
         services.AddSingleton<MyDataSummary>();
         services.AddSingleton<MyRecords>();

@@ -19,6 +19,9 @@ public static class SampleData
 {
     public static readonly DateTimeOffset Epoch = new(2026, 3, 2, 9, 0, 0, TimeSpan.Zero);
 
+    /// <summary>The identity provider of the people the tests sign in.</summary>
+    public const string Issuer = "https://idp.example.test/";
+
     public static async Task<SampleProgram> ProgramAsync(TestDatabase db, string key, params string[] categories)
     {
         await using var connection = await db.OpenAsync();

@@ -12,7 +12,12 @@ namespace GovernancePortal.Demo;
 /// <summary>A demo user of the embedded default (DESIGN §5.2).</summary>
 public sealed record DemoUser(string Email, string DisplayName, IReadOnlyList<string> Roles)
 {
+    /// <summary>The issuer of the demo identities: developer sign-in is the only way to sign in as one.</summary>
+    public const string Issuer = "urn:governance-portal:developer-sign-in";
+
     public string ExternalId => "demo|" + Email;
+
+    public SignedInPerson ToSignedInPerson() => new(Issuer, ExternalId, Email, EmailVerified: true, DisplayName);
 }
 
 /// <summary>
@@ -68,7 +73,7 @@ public sealed class DemoData(ConnectionFactory connections, SubjectDirectory sub
         var subjectIds = new Dictionary<string, long>();
         foreach (var user in Users)
         {
-            var subject = await subjects.RecordSignInAsync(new SignedInPerson(user.ExternalId, user.Email, user.DisplayName), cancellationToken);
+            var subject = await subjects.RecordSignInAsync(user.ToSignedInPerson(), cancellationToken);
             subjectIds[user.Email] = subject.Id;
         }
 

@@ -11,7 +11,7 @@ namespace GovernancePortal.Subjects;
 public sealed class SubjectDirectory(ConnectionFactory connections, TimeProvider time)
 {
     private const string Columns = """
-        id AS Id, external_id AS ExternalId, email AS Email, display_name AS DisplayName,
+        id AS Id, external_id AS ExternalId, external_issuer AS ExternalIssuer, email AS Email, display_name AS DisplayName,
         created_at AS CreatedAt, last_sign_in_at AS LastSignInAt
         """;
 
@@ -20,25 +20,31 @@ public sealed class SubjectDirectory(ConnectionFactory connections, TimeProvider
     private const string ById = $"SELECT {Columns} FROM subjects WHERE id = @Id";
 
     private const string UpdateSignIn = """
-        UPDATE subjects SET external_id = @ExternalId, email = @Email, display_name = @DisplayName, last_sign_in_at = @Now
+        UPDATE subjects
+        SET external_id = @ExternalId, external_issuer = @Issuer, email = @Email, display_name = @DisplayName, last_sign_in_at = @Now
         WHERE id = @Id
         """;
 
     private const string Insert = """
-        INSERT INTO subjects (external_id, email, display_name, created_at, last_sign_in_at)
-        VALUES (@ExternalId, @Email, @DisplayName, @Now, @LastSignInAt)
+        INSERT INTO subjects (external_id, external_issuer, email, display_name, created_at, last_sign_in_at)
+        VALUES (@ExternalId, @Issuer, @Email, @DisplayName, @Now, @Now)
         RETURNING id
         """;
 
     public static string NormalizeEmail(string email) => email.Trim().ToLowerInvariant();
 
-    /// <summary>Creates or updates the subject of a signed-in person and returns it.</summary>
+    /// <summary>
+    /// Creates, links or updates the subject of a signed-in person and returns it, or refuses with a
+    /// <see cref="SubjectProblem"/>. A provider identity is issuer plus subject id. An email address is
+    /// trusted only when verified: it links an unlinked subject (one a collector or the demo data
+    /// created), starts a new one, or replaces a subject's address, and never one that another subject holds.
+    /// </summary>
     public async Task<Subject> RecordSignInAsync(SignedInPerson person, CancellationToken cancellationToken = default)
     {
         if (string.IsNullOrWhiteSpace(person.ExternalId))
-            throw new SubjectProblem("The identity provider sent no subject identifier.");
+            throw new SubjectProblem(SignInRefusal.NoSubjectId);
         if (string.IsNullOrWhiteSpace(person.Email))
-            throw new SubjectProblem("The identity provider sent no email address; the portal needs one to find your data.");
+            throw new SubjectProblem(SignInRefusal.NoEmail);
 
         var email = NormalizeEmail(person.Email);
         var name = string.IsNullOrWhiteSpace(person.DisplayName) ? email : person.DisplayName.Trim();
@@ -46,25 +52,42 @@ public sealed class SubjectDirectory(ConnectionFactory connections, TimeProvider
 
         await using var connection = await connections.OpenAsync(cancellationToken);
         await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
-        var existing = await connection.QuerySingleOrDefaultAsync<Subject>(ByExternalId, new { person.ExternalId }, transaction)
-            ?? await connection.QuerySingleOrDefaultAsync<Subject>(ByEmail, new { Email = email }, transaction);
-
+        var linked = await connection.QuerySingleOrDefaultAsync<Subject>(ByExternalId, new { person.ExternalId }, transaction);
         long id;
-        if (existing is null)
+        if (linked is not null)
         {
-            id = await connection.ExecuteScalarAsync<long>(Insert,
-                new { person.ExternalId, Email = email, DisplayName = name, Now = now, LastSignInAt = (DateTimeOffset?)now }, transaction);
+            // A subject a collector named by subject id has no issuer yet; the first sign-in sets it.
+            if (linked.ExternalIssuer is not null && linked.ExternalIssuer != person.Issuer)
+                throw new SubjectProblem(SignInRefusal.IdentityFromAnotherProvider);
+            var keptEmail = linked.Email;
+            if (linked.Email != email && person.EmailVerified)
+            {
+                if (await connection.QuerySingleOrDefaultAsync<Subject>(ByEmail, new { Email = email }, transaction) is not null)
+                    throw new SubjectProblem(SignInRefusal.EmailHeldByAnotherSubject);
+                keptEmail = email;
+            }
+            id = linked.Id;
+            await connection.ExecuteAsync(UpdateSignIn,
+                new { Id = id, person.ExternalId, person.Issuer, Email = keptEmail, DisplayName = name, Now = now }, transaction);
         }
         else
         {
-            if (existing.ExternalId is not null && existing.ExternalId != person.ExternalId)
-                throw new SubjectProblem("This email address belongs to another account at the identity provider.");
-            var emailOwner = existing.Email == email ? null
-                : await connection.QuerySingleOrDefaultAsync<Subject>(ByEmail, new { Email = email }, transaction);
-            if (emailOwner is not null)
-                throw new SubjectProblem("Your new email address is already held by another subject; ask a privacy officer to merge them.");
-            id = existing.Id;
-            await connection.ExecuteAsync(UpdateSignIn, new { Id = id, person.ExternalId, Email = email, DisplayName = name, Now = now }, transaction);
+            var byEmail = await connection.QuerySingleOrDefaultAsync<Subject>(ByEmail, new { Email = email }, transaction);
+            if (byEmail?.ExternalId is not null)
+                throw new SubjectProblem(SignInRefusal.EmailBelongsToAnotherAccount);
+            if (!person.EmailVerified)
+                throw new SubjectProblem(SignInRefusal.EmailUnverified);
+            if (byEmail is null)
+            {
+                id = await connection.ExecuteScalarAsync<long>(Insert,
+                    new { person.ExternalId, person.Issuer, Email = email, DisplayName = name, Now = now }, transaction);
+            }
+            else
+            {
+                id = byEmail.Id;
+                await connection.ExecuteAsync(UpdateSignIn,
+                    new { Id = id, person.ExternalId, person.Issuer, Email = email, DisplayName = name, Now = now }, transaction);
+            }
         }
         var subject = await connection.QuerySingleAsync<Subject>(ById, new { Id = id }, transaction);
         await transaction.CommitAsync(cancellationToken);
@@ -128,12 +151,15 @@ public sealed class SubjectDirectory(ConnectionFactory connections, TimeProvider
         }
     }
 
+    public async Task<Subject?> FindByIdAsync(long id, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<Subject>(ById, new { Id = id });
+    }
+
     public async Task<Subject?> FindByExternalIdAsync(string externalId, CancellationToken cancellationToken = default)
     {
         await using var connection = await connections.OpenAsync(cancellationToken);
         return await connection.QuerySingleOrDefaultAsync<Subject>(ByExternalId, new { ExternalId = externalId });
     }
 }
-
-/// <summary>A sign-in that cannot be matched to a subject safely; the message is shown to the person.</summary>
-public sealed class SubjectProblem(string message) : Exception(message);

@@ -275,7 +275,7 @@ public sealed class CollectionServiceTests : DatabaseTests
         Assert.Equal(1, await CountAsync(db, "SELECT count(*) FROM subjects"));
         Assert.Equal(1, await CountAsync(db, "SELECT count(*) FROM subjects WHERE email = 'erin.walsh@example.com' AND external_id IS NULL AND last_sign_in_at IS NULL"));
         var collected = await SubjectIdAsync(db, "erin.walsh@example.com");
-        var signedIn = await db.Get<SubjectDirectory>().RecordSignInAsync(new SignedInPerson("idp|erin", "erin.walsh@example.com", "Erin Walsh"), Cancellation);
+        var signedIn = await db.Get<SubjectDirectory>().RecordSignInAsync(new SignedInPerson(SampleData.Issuer, "idp|erin", "erin.walsh@example.com", EmailVerified: true, "Erin Walsh"), Cancellation);
         Assert.Equal(collected, signedIn.Id);
         Assert.Equal("idp|erin", signedIn.ExternalId);
         var holdings = Assert.Single(await db.Get<MyDataSummary>().ForSubjectAsync(signedIn.Id, Cancellation));
@@ -290,7 +290,7 @@ public sealed class CollectionServiceTests : DatabaseTests
         await using var _ = db;
 
         await db.Get<CollectionService>().IngestAsync(program.Collector, await BatchAsync(Record("idp|frank", "keystrokes", Now)), null, Cancellation);
-        var signedIn = await db.Get<SubjectDirectory>().RecordSignInAsync(new SignedInPerson("idp|frank", "frank@example.com", "Frank"), Cancellation);
+        var signedIn = await db.Get<SubjectDirectory>().RecordSignInAsync(new SignedInPerson(SampleData.Issuer, "idp|frank", "frank@example.com", EmailVerified: true, "Frank"), Cancellation);
 
         Assert.Equal(1, await CountAsync(db, "SELECT count(*) FROM subjects"));
         Assert.Equal("frank@example.com", signedIn.Email);

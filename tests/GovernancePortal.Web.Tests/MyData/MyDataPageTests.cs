@@ -179,7 +179,7 @@ public sealed class MyDataPageRejoinTests : PortalComponentTest, IAsyncLifetime
 
     private async Task<(Subject Subject, System.Security.Claims.ClaimsPrincipal Principal)> SignInAsync(string email)
     {
-        var subject = await Database.Get<SubjectDirectory>().RecordSignInAsync(new SignedInPerson($"demo|{email}", email, email), Cancellation);
+        var subject = await Database.Get<SubjectDirectory>().RecordSignInAsync(new SignedInPerson(GovernancePortal.Demo.DemoUser.Issuer, $"demo|{email}", email, EmailVerified: true, email), Cancellation);
         return (subject, PortalClaims.Create(subject, [Roles.Employee]));
     }
 }

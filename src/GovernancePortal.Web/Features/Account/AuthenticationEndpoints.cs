@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
+using GovernancePortal.Sessions;
 
 namespace GovernancePortal.Web.Features.Account;
 
@@ -27,11 +28,42 @@ public static class AuthenticationEndpoints
             : [CookieAuthenticationDefaults.AuthenticationScheme];
         group.MapPost("/logout", (IFormCollection form) =>
             Results.SignOut(new AuthenticationProperties { RedirectUri = "/signed-out" }, schemes)).AllowAnonymous();
+
+        // Ends every session of the person (other browsers, other devices, copied cookies), then this one.
+        group.MapPost("/logout-everywhere", async (IFormCollection form, HttpContext context, SessionStore sessions, TimeProvider time) =>
+        {
+            if (context.User.GetSubjectId() is { } subjectId)
+                await sessions.EndAllAsync(subjectId, SessionStore.SignedOutEverywhere, time.GetUtcNow(), context.RequestAborted);
+            return Results.SignOut(new AuthenticationProperties { RedirectUri = "/signed-out" }, schemes);
+        }).AllowAnonymous();
     }
 
-    /// <summary>Only a local path may follow sign-in; anything else goes home (no open redirects).</summary>
-    public static string LocalOrRoot(string? returnUrl) =>
-        !string.IsNullOrEmpty(returnUrl) && returnUrl.StartsWith('/') && !returnUrl.StartsWith("//") && !returnUrl.StartsWith("/\\")
-            ? returnUrl
-            : "/";
+    /// <summary>
+    /// Only a local path may follow sign-in; anything else goes home (no open redirects). Refused: absolute
+    /// and scheme-relative URLs (<c>//host</c>, <c>/\host</c>), backslashes and control characters anywhere
+    /// (browsers drop tabs and newlines, so <c>/\t/host</c> is <c>//host</c>), and the same in percent-encoded form.
+    /// </summary>
+    public static string LocalOrRoot(string? returnUrl)
+    {
+        if (string.IsNullOrEmpty(returnUrl) || returnUrl.Length > MaxReturnUrlLength)
+            return "/";
+        var text = returnUrl;
+        for (var round = 0; round < 3; round++)
+        {
+            if (!IsPlainLocalPath(text))
+                return "/";
+            var decoded = Uri.UnescapeDataString(text);
+            if (decoded == text)
+                return returnUrl;
+            text = decoded;
+        }
+        return "/";
+    }
+
+    private const int MaxReturnUrlLength = 2048;
+
+    private static bool IsPlainLocalPath(string path) =>
+        path.StartsWith('/')
+        && !path.StartsWith("//", StringComparison.Ordinal)
+        && !path.Any(c => c == '\\' || char.IsControl(c) || (char.IsWhiteSpace(c) && c != ' '));
 }

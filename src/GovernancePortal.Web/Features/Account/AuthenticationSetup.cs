@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 
 namespace GovernancePortal.Web.Features.Account;
@@ -20,8 +21,25 @@ public static class AuthenticationSetup
     public static bool OidcConfigured(IConfiguration configuration) =>
         !string.IsNullOrWhiteSpace(configuration["Authentication:Oidc:Authority"]);
 
-    public static bool DevSignInEnabled(IWebHostEnvironment environment, IConfiguration configuration) =>
-        environment.IsDevelopment() && !OidcConfigured(configuration);
+    /// <summary>
+    /// Developer sign-in lets anyone sign in as any demo user, so it exists only for the embedded default
+    /// (SQLite, Development, no OpenID Connect authority), or in Development when
+    /// <c>Authentication:DevSignIn:Enabled</c> says so explicitly; outside Development it is refused.
+    /// </summary>
+    public static bool DevSignInEnabled(IWebHostEnvironment environment, IConfiguration configuration)
+    {
+        var setting = configuration["Authentication:DevSignIn:Enabled"];
+        if (!string.IsNullOrWhiteSpace(setting))
+        {
+            if (!bool.TryParse(setting, out var enabled))
+                throw new ConfigurationProblem("Authentication:DevSignIn:Enabled must be true or false.");
+            if (enabled && !environment.IsDevelopment())
+                throw new ConfigurationProblem("Authentication:DevSignIn:Enabled may be true only in Development.");
+            return enabled;
+        }
+        var embedded = !string.Equals(configuration["Database:Provider"], nameof(DatabaseProvider.Postgres), StringComparison.OrdinalIgnoreCase);
+        return environment.IsDevelopment() && embedded && !OidcConfigured(configuration);
+    }
 
     public static WebApplicationBuilder AddPortalAuthentication(this WebApplicationBuilder builder)
     {
@@ -29,6 +47,13 @@ public static class AuthenticationSetup
         var roleMap = RoleMap.FromConfiguration(configuration);
         builder.Services.AddSingleton(roleMap);
         var useOidc = OidcConfigured(configuration);
+        var sessions = SessionSettings.FromConfiguration(configuration);
+        builder.Services.AddSingleton(sessions);
+        builder.Services.AddSingleton<DatabaseTicketStore>();
+        builder.Services.AddOptions<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme)
+            .Configure<DatabaseTicketStore>((options, store) => options.SessionStore = store);
+        // Registered before the UI's own provider, which is added only if none is (TryAdd).
+        builder.Services.AddScoped<AuthenticationStateProvider, SessionRevalidation>();
 
         var authentication = builder.Services.AddAuthentication(options =>
         {
@@ -41,12 +66,23 @@ public static class AuthenticationSetup
             options.Cookie.HttpOnly = true;
             options.Cookie.SameSite = SameSiteMode.Lax;
             options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
-            options.ExpireTimeSpan = TimeSpan.FromHours(8);
+            options.ExpireTimeSpan = sessions.IdleTimeout;
             options.SlidingExpiration = true;
             options.LoginPath = useOidc ? "/authentication/login" : DevSignInEndpoints.Path;
             options.AccessDeniedPath = "/access-denied";
             options.Events.OnRedirectToLogin = context => RedirectOrStatus(context, StatusCodes.Status401Unauthorized);
             options.Events.OnRedirectToAccessDenied = context => RedirectOrStatus(context, StatusCodes.Status403Forbidden);
+            // Whatever signs in through this handler, only the portal's own principal becomes a session
+            // (docs/sign-in.md); anything else is an error before a cookie is written, never a session.
+            options.Events.OnSigningIn = context => PortalClaims.IsPortalPrincipal(context.Principal)
+                ? Task.CompletedTask
+                : throw new InvalidOperationException("Refused to sign in a principal the portal did not build.");
+            options.Events.OnValidatePrincipal = context =>
+            {
+                if (!PortalClaims.IsPortalPrincipal(context.Principal))
+                    context.RejectPrincipal();
+                return Task.CompletedTask;
+            };
         });
 
         if (useOidc)
@@ -69,7 +105,9 @@ public static class AuthenticationSetup
         var requireHttps = oidc.GetValue("RequireHttpsMetadata", true);
         if (!requireHttps && !builder.Environment.IsDevelopment())
             throw new ConfigurationProblem("Authentication:Oidc:RequireHttpsMetadata may be false only in Development.");
-        var roleClaimType = oidc["RoleClaimType"] is { Length: > 0 } configured ? configured : "roles";
+        var settings = new OidcSettings(
+            oidc["RoleClaimType"] is { Length: > 0 } configured ? configured : "roles",
+            oidc.GetValue("EmailsAreVerified", false));
 
         authentication.AddOpenIdConnect(options =>
         {
@@ -86,10 +124,15 @@ public static class AuthenticationSetup
             foreach (var scope in new[] { "openid", "profile", "email" }.Concat(SplitScopes(oidc["Scopes"])))
                 options.Scope.Add(scope);
             options.TokenValidationParameters.NameClaimType = "name";
-            options.TokenValidationParameters.RoleClaimType = roleClaimType;
+            // Groups and email_verified from the user-info endpoint are not kept unless mapped; they are
+            // read once, to build the portal's principal, and never act as portal roles themselves.
+            options.ClaimActions.MapJsonKey(settings.RoleClaimType, settings.RoleClaimType);
+            if (settings.RoleClaimType != "groups")
+                options.ClaimActions.MapJsonKey("groups", "groups");
+            options.ClaimActions.MapUniqueJsonKey("email_verified", "email_verified");
             options.CallbackPath = "/signin-oidc";
             options.SignedOutCallbackPath = "/signout-callback-oidc";
-            options.Events.OnTicketReceived = context => ToPortalPrincipal(context, roleClaimType);
+            options.Events.OnTicketReceived = context => PortalSignIn.OnTicketReceivedAsync(context, settings);
             options.Events.OnRedirectToIdentityProvider = context =>
             {
                 // Only a browser asking for a page is sent to the identity provider; anything else gets a bare 401.
@@ -104,7 +147,7 @@ public static class AuthenticationSetup
             {
                 context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>()
                     .CreateLogger(typeof(AuthenticationSetup)).LogWarning("OpenID Connect sign-in failed: {Reason}", context.Failure?.Message);
-                context.Response.Redirect(SignInFailedPath);
+                context.Response.Redirect(PortalSignIn.FailedPath(SignInRefusal.ProviderError));
                 context.HandleResponse();
                 return Task.CompletedTask;
             };
@@ -115,31 +158,6 @@ public static class AuthenticationSetup
 
     private static IEnumerable<string> SplitScopes(string? scopes) =>
         (scopes ?? "").Split([' ', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-
-    /// <summary>
-    /// Replaces the identity provider's principal (ID token and user-info claims) with the portal's:
-    /// subject upserted, roles mapped.
-    /// </summary>
-    private static async Task ToPortalPrincipal(TicketReceivedContext context, string roleClaimType)
-    {
-        var external = context.Principal!;
-        var services = context.HttpContext.RequestServices;
-        var person = new SignedInPerson(
-            external.FindFirstValue("sub") ?? "",
-            external.FindFirstValue("email") ?? external.FindFirstValue("preferred_username") ?? "",
-            external.FindFirstValue("name") ?? "");
-        try
-        {
-            var subject = await services.GetRequiredService<SubjectDirectory>().RecordSignInAsync(person);
-            var idpValues = external.FindAll(roleClaimType).Concat(external.FindAll("groups")).Select(claim => claim.Value);
-            var roles = services.GetRequiredService<RoleMap>().Map(idpValues);
-            context.Principal = PortalClaims.Create(subject, roles);
-        }
-        catch (SubjectProblem problem)
-        {
-            context.Fail(problem.Message);
-        }
-    }
 
     private static bool WantsPage(HttpRequest request) =>
         HttpMethods.IsGet(request.Method) && !request.Path.StartsWithSegments("/api")

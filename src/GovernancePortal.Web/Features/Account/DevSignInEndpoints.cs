@@ -8,8 +8,8 @@ using Microsoft.AspNetCore.Mvc;
 namespace GovernancePortal.Web.Features.Account;
 
 /// <summary>
-/// Developer sign-in as one of the demo users (DESIGN §5.2). Mapped only in Development when no
-/// OpenID Connect authority is configured; anywhere else the path does not exist.
+/// Developer sign-in as one of the demo users (docs/sign-in.md). Mapped only when
+/// <see cref="AuthenticationSetup.DevSignInEnabled"/> says so; anywhere else the path does not exist.
 /// </summary>
 public static class DevSignInEndpoints
 {
@@ -19,6 +19,7 @@ public static class DevSignInEndpoints
     {
         if (!AuthenticationSetup.DevSignInEnabled(app.Environment, app.Configuration))
             return;
+        app.Logger.LogWarning("Developer sign-in is ON at {Path}: anyone who can reach the portal can sign in as any demo user.", Path);
 
         app.MapGet(Path, (string? returnUrl, string? error) =>
             new RazorComponentResult<DevSignInPage>(new
@@ -33,7 +34,7 @@ public static class DevSignInEndpoints
             var demoUser = string.IsNullOrWhiteSpace(user) ? null : DemoData.FindUser(user);
             if (demoUser is null)
                 return Results.Redirect($"{Path}?error=unknown-user&returnUrl={Uri.EscapeDataString(target)}");
-            var subject = await subjects.RecordSignInAsync(new SignedInPerson(demoUser.ExternalId, demoUser.Email, demoUser.DisplayName));
+            var subject = await subjects.RecordSignInAsync(demoUser.ToSignedInPerson(), context.RequestAborted);
             await context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, PortalClaims.Create(subject, demoUser.Roles));
             return Results.Redirect(target);
         }).AllowAnonymous();

@@ -14,6 +14,8 @@ public static class PortalClaims
     public const string Email = "email";
     public const string Role = "role";
     public const string SubjectId = "gp_subject_id";
+    /// <summary>The SHA-256 of the session's key, added when the session is stored (<see cref="DatabaseTicketStore"/>).</summary>
+    public const string Session = "gp_session";
 
     public static ClaimsPrincipal Create(Subject subject, IEnumerable<string> roles)
     {
@@ -26,6 +28,15 @@ public static class PortalClaims
             identity.AddClaim(new Claim(Role, role));
         return new ClaimsPrincipal(identity);
     }
+
+    /// <summary>
+    /// Whether <paramref name="principal"/> is one <see cref="Create"/> made: one identity of the portal's
+    /// authentication type, naming a subject. An identity provider's principal never is.
+    /// </summary>
+    public static bool IsPortalPrincipal(ClaimsPrincipal? principal) =>
+        principal?.Identities.ToList() is [{ AuthenticationType: AuthenticationType } identity]
+        && identity.RoleClaimType == Role
+        && principal.GetSubjectId() is not null;
 
     /// <summary>The signed-in person's subject id, taken from the server-issued cookie, never from the client's request.</summary>
     public static long? GetSubjectId(this ClaimsPrincipal user) =>
