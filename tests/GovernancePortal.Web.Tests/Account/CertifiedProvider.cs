@@ -128,6 +128,24 @@ public sealed partial class CertifiedProvider : IAsyncDisposable
         return await FollowAsync(browser, submitted);
     }
 
+    /// <summary>
+    /// Takes the portal's end-session request (RP-initiated logout) to the provider, confirms the sign-out on
+    /// its page and returns the provider's answer: a redirect to the portal's post-logout redirect URI.
+    /// </summary>
+    public async Task<HttpResponseMessage> ConfirmSignOutAsync(HttpClient browser, Uri endSessionRequest)
+    {
+        using var page = await FollowAsync(browser, await browser.GetAsync(endSessionRequest, Cancellation));
+        var html = await page.Content.ReadAsStringAsync(Cancellation);
+        var form = new HtmlParser().ParseDocument(html).Forms.FirstOrDefault(f => f.GetAttribute("action")?.EndsWith("/session/end/confirm", StringComparison.Ordinal) == true);
+        Assert.True(page.StatusCode == HttpStatusCode.OK && form is not null,
+            $"The provider did not ask to confirm the sign-out: {(int)page.StatusCode} {html}{Environment.NewLine}{Transcript}");
+        var fields = form.QuerySelectorAll("input[type=hidden]")
+            .Select(input => KeyValuePair.Create(input.GetAttribute("name")!, input.GetAttribute("value") ?? ""))
+            .Append(KeyValuePair.Create("logout", "yes"));
+        using var confirmed = await browser.PostAsync(new Uri(Root, form.GetAttribute("action")), new FormUrlEncodedContent(fields), Cancellation);
+        return await FollowAsync(browser, confirmed);
+    }
+
     /// <summary>Follows the provider's redirects to its own pages; stops at anything else (a page, or a redirect to the portal).</summary>
     private async Task<HttpResponseMessage> FollowAsync(HttpClient browser, HttpResponseMessage response)
     {

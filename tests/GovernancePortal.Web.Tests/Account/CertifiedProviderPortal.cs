@@ -97,11 +97,11 @@ public abstract class CertifiedProviderPortal(bool claimsInIdToken, IReadOnlyDic
         Assert.True(CertifiedProvider.IsRedirect(response) && Provider.Serves(response.Headers.Location!),
             $"The portal did not send {startUrl} to the provider: {(int)response.StatusCode} {response.Headers.Location}");
 
-        using var idp = Provider.CreateBrowser();
+        var idp = Provider.CreateBrowser();
         using var authorization = await Provider.AuthorizeAsync(idp, response.Headers.Location!, account);
         response.Dispose();
         var callback = await DeliverAsync(browser, authorization);
-        return new SignIn(browser, callback);
+        return new SignIn(browser, idp, callback);
     }
 
     /// <summary>
@@ -143,12 +143,13 @@ public sealed record PortalBrowser(HttpClient Client, CookieContainer Cookies) :
     public void Dispose() => Client.Dispose();
 }
 
-/// <summary>A finished sign-in: the browser, and the portal callback's answer to the authorization response.</summary>
-public sealed record SignIn(PortalBrowser Browser, HttpResponseMessage Callback) : IDisposable
+/// <summary>A finished sign-in: the portal browser, the same browser's side at the provider, and the portal callback's answer.</summary>
+public sealed record SignIn(PortalBrowser Browser, HttpClient ProviderBrowser, HttpResponseMessage Callback) : IDisposable
 {
     public void Dispose()
     {
         Callback.Dispose();
+        ProviderBrowser.Dispose();
         Browser.Dispose();
     }
 }

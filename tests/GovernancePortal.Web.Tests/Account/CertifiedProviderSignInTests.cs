@@ -2,6 +2,7 @@ using System.Net;
 using AngleSharp.Html.Parser;
 using Dapper;
 using GovernancePortal.Access;
+using GovernancePortal.Subjects;
 using GovernancePortal.Web.Features.Account;
 using GovernancePortal.Web.Tests.Collection;
 using GovernancePortal.Web.Tests.Hosting;
@@ -39,6 +40,19 @@ public abstract class CertifiedProviderSignInTests(CertifiedProviderPortal porta
     }
 
     [Fact]
+    public async Task NewPerson_IsRecordedWithTheProvidersIssuerAndSubject()
+    {
+        using var signIn = await portal.SignInAsync("nina", "/me");
+
+        Assert.Equal("/me", SignedInTarget(signIn));
+        var subject = await portal.Database.Get<SubjectDirectory>().FindByExternalIdAsync("op-nina-4b1e", Cancellation);
+        Assert.NotNull(subject);
+        Assert.Equal(portal.Provider.Issuer, subject.ExternalIssuer);
+        Assert.Equal("nina.newhire@example.com", subject.Email);
+        Assert.Equal("Nina Newhire", subject.DisplayName);
+    }
+
+    [Fact]
     public async Task RawGroupValues_NeverActAsRoles()
     {
         // Her provider groups are spelled exactly like the portal's roles, and none is in the RoleMap.
@@ -63,7 +77,7 @@ public abstract class CertifiedProviderSignInTests(CertifiedProviderPortal porta
 
         using var signIn = await portal.SignInAsync("mallory", "/programs");
 
-        await AssertRefusedAsync(signIn, "another account");
+        await AssertRefusedAsync(signIn, SignInRefusal.EmailBelongsToAnotherAccount);
         Assert.Equal(alice, await ExternalIdOfAsync("alice@example.com"));
     }
 
@@ -75,7 +89,7 @@ public abstract class CertifiedProviderSignInTests(CertifiedProviderPortal porta
 
         using var signIn = await portal.SignInAsync("unverified", "/me");
 
-        await AssertRefusedAsync(signIn, "verif");
+        await AssertRefusedAsync(signIn, SignInRefusal.EmailUnverified);
         Assert.Null(await ExternalIdOfAsync(email));
         Assert.Equal(1, await SubjectsWithEmailAsync(email));
     }
@@ -89,7 +103,7 @@ public abstract class CertifiedProviderSignInTests(CertifiedProviderPortal porta
 
         using var signIn = await portal.SignInAsync("unasserted", "/me");
 
-        await AssertRefusedAsync(signIn, "verif");
+        await AssertRefusedAsync(signIn, SignInRefusal.EmailUnverified);
         Assert.Null(await ExternalIdOfAsync(email));
     }
 
@@ -109,11 +123,56 @@ public abstract class CertifiedProviderSignInTests(CertifiedProviderPortal porta
     }
 
     [Fact]
+    public async Task VerifiedEmailSentAsAString_LinksTheCollectedSubject()
+    {
+        // "email_verified": "true", a JSON string, as AWS Cognito sends it.
+        const string email = "stella.collected@example.com";
+        var program = await CollectAboutAsync(email);
+
+        using var signIn = await portal.SignInAsync("stringy", "/me");
+
+        Assert.Equal("/me", SignedInTarget(signIn));
+        var myData = await signIn.Browser.Client.GetDocumentAsync("/me");
+        Assert.Contains(program.Name, myData.MainText());
+    }
+
+    [Fact]
     public async Task CancelledAtTheProvider_LandsOnSignInFailedAndHoldsNoSession()
     {
         using var signIn = await portal.SignInAsync(account: null, "/programs");
 
-        await AssertRefusedAsync(signIn, reason: null);
+        await AssertRefusedAsync(signIn, SignInRefusal.ProviderError);
+    }
+
+    [Fact]
+    public async Task SignOut_EndsTheSessionAtThePortalAndAtTheProvider()
+    {
+        using var signIn = await portal.SignInAsync("raw", "/me");
+        Assert.Equal("/me", SignedInTarget(signIn));
+        var browser = signIn.Browser.Client;
+        var session = signIn.Browser.Session!;
+        var home = await browser.GetStringAsync("/", Cancellation);
+
+        using var signOut = await browser.PostAsync("/authentication/logout", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            [DevSignIn.AntiforgeryField] = DevSignIn.ReadAntiforgeryToken(home, "/authentication/logout"),
+        }), Cancellation);
+        Assert.True(CertifiedProvider.IsRedirect(signOut) && portal.Provider.Serves(signOut.Headers.Location!),
+            $"Signing out answered {(int)signOut.StatusCode} {signOut.Headers.Location}, not a redirect to the provider's end-session endpoint");
+        using var endSession = await portal.Provider.ConfirmSignOutAsync(signIn.ProviderBrowser, signOut.Headers.Location!);
+        Assert.True(CertifiedProvider.IsRedirect(endSession), $"The provider answered the sign-out with {(int)endSession.StatusCode}");
+        Assert.Equal(new Uri(CertifiedProviderPortal.Address, "/signout-callback-oidc").AbsoluteUri, endSession.Headers.Location!.GetLeftPart(UriPartial.Path));
+        using var signedOut = await browser.GetAsync(endSession.Headers.Location, Cancellation);
+        Assert.Equal("/signed-out", signedOut.Headers.Location?.OriginalString);
+
+        // The copied cookie of the ended session, presented by another browser.
+        using var replay = portal.CreateBrowser();
+        replay.Cookies.Add(CertifiedProviderPortal.Address, new System.Net.Cookie(session.Name, session.Value, "/"));
+        foreach (var client in new[] { browser, replay.Client })
+        {
+            using var myData = await client.GetPageAsync("/me");
+            Assert.True(IsSignInRedirect(myData), $"After sign-out /me answered {(int)myData.StatusCode} {myData.Headers.Location}");
+        }
     }
 
     /// <summary>Where a completed sign-in sends the browser; fails, with what the portal said, if it did not complete.</summary>
@@ -126,10 +185,10 @@ public abstract class CertifiedProviderSignInTests(CertifiedProviderPortal porta
     }
 
     /// <summary>
-    /// A refused sign-in: no session cookie first of all, then the sign-in-failed page with
-    /// <paramref name="reason"/> in it, and every staff page sending the browser to sign in.
+    /// A refused sign-in: no session cookie first of all, then the sign-in-failed page naming
+    /// <paramref name="reason"/>, and every staff page sending the browser to sign in.
     /// </summary>
-    protected async Task AssertRefusedAsync(SignIn signIn, string? reason)
+    protected async Task AssertRefusedAsync(SignIn signIn, SignInRefusal reason)
     {
         var browser = signIn.Browser.Client;
         if (signIn.Browser.Session is { } session)
@@ -148,25 +207,25 @@ public abstract class CertifiedProviderSignInTests(CertifiedProviderPortal porta
             && cookies.Any(cookie => cookie.StartsWith(CertifiedProviderPortal.SessionCookie, StringComparison.Ordinal) && !cookie.Contains("=;", StringComparison.Ordinal)),
             "The callback set a session cookie");
         Assert.Equal(HttpStatusCode.Redirect, signIn.Callback.StatusCode);
-        Assert.Equal(AuthenticationSetup.SignInFailedPath, signIn.Callback.RedirectTarget("returnUrl").Path);
+        Assert.Equal(PortalSignIn.FailedPath(reason), signIn.Callback.Headers.Location?.OriginalString);
 
         using var failed = await browser.GetPageAsync(signIn.Callback.Headers.Location!.OriginalString);
         Assert.Equal(HttpStatusCode.OK, failed.StatusCode);
-        if (reason is not null)
-        {
-            var page = new HtmlParser().ParseDocument(await failed.Content.ReadAsStringAsync(Cancellation));
-            Assert.Contains(reason, page.MainText(), StringComparison.OrdinalIgnoreCase);
-        }
+        var page = new HtmlParser().ParseDocument(await failed.Content.ReadAsStringAsync(Cancellation));
+        Assert.Contains(SignInRefusals.Describe(reason).Summary, page.Body?.TextContent);
         foreach (var staffPage in StaffPages)
         {
             using var response = await browser.GetPageAsync(staffPage);
-            var location = response.Headers.Location;
-            Assert.True(CertifiedProvider.IsRedirect(response)
-                && (portal.Provider.Serves(location!) || response.RedirectTarget("returnUrl").Path == "/authentication/login"),
-                $"After a refused sign-in {staffPage} answered {(int)response.StatusCode} {location} instead of sending the browser to sign in");
+            Assert.True(IsSignInRedirect(response),
+                $"After a refused sign-in {staffPage} answered {(int)response.StatusCode} {response.Headers.Location} instead of sending the browser to sign in");
         }
         Assert.Null(signIn.Browser.Session);
     }
+
+    /// <summary>Sent to sign in: to the provider's authorization endpoint, or to the portal's login path on the way there.</summary>
+    private bool IsSignInRedirect(HttpResponseMessage response) =>
+        CertifiedProvider.IsRedirect(response)
+        && (portal.Provider.Serves(response.Headers.Location!) || response.RedirectTarget("returnUrl").Path == "/authentication/login");
 
     /// <summary>Denied to a signed-in person: 403, or for a browser the access-denied page.</summary>
     protected static async Task AssertDeniedAsync(HttpClient browser, string page)
