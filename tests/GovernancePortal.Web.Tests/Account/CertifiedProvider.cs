@@ -229,18 +229,30 @@ public sealed partial class CertifiedProvider : IAsyncDisposable
         };
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
+        Process process;
         try
         {
-            using var process = Process.Start(start)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            var error = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-            await process.WaitForExitAsync(timeout.Token);
-            return (process.ExitCode, await output + await error);
+            process = Process.Start(start)!;
         }
         catch (System.ComponentModel.Win32Exception exception)
         {
             return (-1, exception.Message);
+        }
+        using (process)
+        {
+            var output = process.StandardOutput.ReadToEndAsync();
+            var error = process.StandardError.ReadToEndAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                return (-1, $"{program} did not finish within 5 minutes");
+            }
+            return (process.ExitCode, await output + await error);
         }
     }
 
