@@ -85,10 +85,36 @@ public sealed class DevSignInTests(PortalFactory portal) : IClassFixture<PortalF
     }
 
     [Theory]
-    [InlineData("https://evil.example/steal", "/")]
-    [InlineData("//evil.example/steal", "/")]
-    [InlineData("/\\evil.example/steal", "/")]
-    [InlineData("evil.example/steal", "/")]
+    [MemberData(nameof(HostileReturnUrls.All), MemberType = typeof(HostileReturnUrls))]
+    public async Task DevSignIn_HostileReturnUrl_GoesHome(string returnUrl)
+    {
+        using var browser = portal.CreateBrowser();
+
+        using var response = await DevSignIn.SubmitAsync(browser, Alice, returnUrl);
+
+        // A NUL in a form field is refused by the form reader before the endpoint: no sign-in, no redirect.
+        if (returnUrl.Contains('\0'))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            return;
+        }
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal("/", response.Headers.Location?.OriginalString);
+    }
+
+    [Theory]
+    [MemberData(nameof(HostileReturnUrls.Local), MemberType = typeof(HostileReturnUrls))]
+    public async Task DevSignIn_LocalReturnUrl_IsFollowed(string returnUrl)
+    {
+        using var browser = portal.CreateBrowser();
+
+        using var response = await DevSignIn.SubmitAsync(browser, Alice, returnUrl);
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal(returnUrl, response.Headers.Location?.OriginalString);
+    }
+
+    [Theory]
     [InlineData("/programs?tab=categories", "/programs?tab=categories")]
     public async Task DevSignIn_ReturnUrl_OnlyALocalPathIsFollowed(string returnUrl, string expectedLocation)
     {

@@ -6,6 +6,9 @@ using GovernancePortal.Testing;
 using GovernancePortal.Web.Features.Account;
 using GovernancePortal.Web.Tests.Hosting;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.AspNetCore.Authentication.OpenIdConnect;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace GovernancePortal.Web.Tests.Account;
@@ -81,6 +84,106 @@ public sealed class OidcSignInTests(OidcSignInTests.Portal portal) : IClassFixtu
         Assert.StartsWith(portal.Provider.Authority.AbsoluteUri, home.Headers.Location?.AbsoluteUri);
     }
 
+    /// <summary>Pages that only a role grants; a refused or unmapped person must reach none of them.</summary>
+    private static readonly string[] StaffPages = ["/programs", "/requests", "/audit", "/admin/system", "/jobs", "/grants/mine"];
+
+    [Fact]
+    public async Task OidcSignIn_EmailOfAnotherAccountWithPortalRoleGroups_IsRefusedAndHoldsNoSession()
+    {
+        var (browser, callback) = await portal.AttemptSignInAsync("mallory", "/programs");
+        using var _ = browser;
+
+        Assert.Equal(HttpStatusCode.Redirect, callback.StatusCode);
+        Assert.Equal((AuthenticationSetup.SignInFailedPath, "email-taken"), callback.RedirectTarget("reason"));
+        AssertNoSessionCookie(callback);
+        await AssertSignedOutAsync(browser);
+        var failed = await browser.GetDocumentAsync(callback.Headers.Location!.OriginalString);
+        Assert.Contains("belongs to another account", failed.MainText());
+        Assert.Null(failed.QuerySelector(".gp-user-name"));
+    }
+
+    [Fact]
+    public async Task OidcSignIn_GroupsSpelledLikePortalRoles_GiveNoRoleWithoutTheRoleMap()
+    {
+        using var browser = await portal.SignInThroughProviderAsync("rafa", "/me");
+
+        foreach (var page in StaffPages)
+        {
+            using var response = await browser.GetPageAsync(page);
+            Assert.True(response.StatusCode == HttpStatusCode.Forbidden
+                    || response.StatusCode == HttpStatusCode.Redirect && response.RedirectTarget("returnUrl").Path == "/access-denied",
+                $"{page} answered {(int)response.StatusCode} {response.Headers.Location}");
+        }
+        var home = await browser.GetDocumentAsync("/");
+        Assert.Equal(Roles.Employee, home.QuerySelector(".gp-user-roles")?.TextContent.Trim());
+    }
+
+    [Theory]
+    [InlineData("uma", "email-unverified")]
+    [InlineData("abe", "email-unverified")]
+    [InlineData("nomail", "no-email")]
+    public async Task OidcSignIn_WithoutAVerifiedEmail_IsRefusedHoldsNoSessionAndClaimsNoSubject(string providerUser, string reason)
+    {
+        var (browser, callback) = await portal.AttemptSignInAsync(providerUser, "/me");
+        using var _ = browser;
+
+        Assert.Equal((AuthenticationSetup.SignInFailedPath, reason), callback.RedirectTarget("reason"));
+        AssertNoSessionCookie(callback);
+        await AssertSignedOutAsync(browser);
+        Assert.Null(await portal.Database.Get<SubjectDirectory>().FindByExternalIdAsync(Portal.ProviderUsers[providerUser].Subject, Cancellation));
+    }
+
+    [Fact]
+    public async Task OidcCallback_ProviderAnswersWithAnError_LandsOnTheFailedPageWithoutASession()
+    {
+        using var browser = portal.CreateBrowser(Portal.Address);
+        using var challenge = await browser.GetPageAsync("/");
+        var state = QueryHelpers.ParseQuery(challenge.Headers.Location!.Query)["state"].ToString();
+
+        using var callback = await browser.GetAsync($"/signin-oidc?error=access_denied&state={Uri.EscapeDataString(state)}", Cancellation);
+
+        Assert.Equal((AuthenticationSetup.SignInFailedPath, "provider-error"), callback.RedirectTarget("reason"));
+        AssertNoSessionCookie(callback);
+        await AssertSignedOutAsync(browser);
+    }
+
+    [Theory]
+    [MemberData(nameof(HostileReturnUrls.All), MemberType = typeof(HostileReturnUrls))]
+    public async Task OidcLogin_HostileReturnUrl_ComesBackHome(string returnUrl) =>
+        Assert.Equal("/", await ReturnUrlCarriedToTheProviderAsync(returnUrl));
+
+    [Theory]
+    [MemberData(nameof(HostileReturnUrls.Local), MemberType = typeof(HostileReturnUrls))]
+    public async Task OidcLogin_LocalReturnUrl_ComesBackThere(string returnUrl) =>
+        Assert.Equal(returnUrl, await ReturnUrlCarriedToTheProviderAsync(returnUrl));
+
+    /// <summary>Where the portal will send the browser after the provider: the redirect URI sealed in the challenge's state.</summary>
+    private async Task<string?> ReturnUrlCarriedToTheProviderAsync(string returnUrl)
+    {
+        using var browser = portal.CreateBrowser(Portal.Address);
+        using var challenge = await browser.GetPageAsync($"/authentication/login?returnUrl={Uri.EscapeDataString(returnUrl)}");
+        Assert.StartsWith(portal.Provider.Authority.AbsoluteUri, challenge.Headers.Location?.AbsoluteUri);
+        var state = QueryHelpers.ParseQuery(challenge.Headers.Location!.Query)["state"].ToString();
+        var options = portal.Services.GetRequiredService<IOptionsMonitor<OpenIdConnectOptions>>().Get(OpenIdConnectDefaults.AuthenticationScheme);
+        return options.StateDataFormat.Unprotect(state)?.RedirectUri;
+    }
+
+    private static void AssertNoSessionCookie(HttpResponseMessage response) =>
+        Assert.False(response.Headers.TryGetValues("Set-Cookie", out var cookies) && cookies.Any(c => c.StartsWith("gp.session=", StringComparison.Ordinal)),
+            "The refused sign-in set a gp.session cookie.");
+
+    /// <summary>Every staff page and My data send the browser to the provider: nobody is signed in.</summary>
+    private async Task AssertSignedOutAsync(HttpClient browser)
+    {
+        foreach (var page in StaffPages.Append("/me"))
+        {
+            using var response = await browser.GetPageAsync(page);
+            Assert.True(response.StatusCode == HttpStatusCode.Redirect
+                    && response.Headers.Location!.AbsoluteUri.StartsWith(portal.Provider.Authority.AbsoluteUri, StringComparison.Ordinal),
+                $"{page} answered {(int)response.StatusCode} {response.Headers.Location} to a browser whose sign-in was refused.");
+        }
+    }
+
     [Fact]
     public async Task DevSignIn_WhenAnOidcAuthorityIsSet_DoesNotExist()
     {
@@ -108,7 +211,16 @@ public sealed class OidcSignInTests(OidcSignInTests.Portal portal) : IClassFixtu
         {
             ["olivia"] = new("idp-olivia-7f3a", "olivia.officer@example.com", "Olivia Officer", ["privacy-team", "staff"]),
             ["noah"] = new("idp-noah-19c2", "noah.engineer@example.com", "Noah Engineer", ["staff"]),
+            // alice@example.com is a demo subject, already linked to the demo identity.
+            ["mallory"] = new("idp-mallory-5e1d", "alice@example.com", "Mallory", [Roles.PrivacyOfficer, Roles.Admin, Roles.Auditor]),
+            ["rafa"] = new("idp-rafa-03b7", "rafa@example.com", "Rafa Raw", [Roles.PrivacyOfficer, Roles.Admin, Roles.Auditor, Roles.DataConsumer]),
+            ["uma"] = new("idp-uma-88d0", CollectedEmail, "Uma Unverified", ["staff"], EmailVerified: false),
+            ["abe"] = new("idp-abe-41aa", CollectedEmail, "Abe Absent", ["staff"], EmailVerified: null),
+            ["nomail"] = new("idp-nomail-7710", "", "No Mail", ["privacy-team"]),
         };
+
+        /// <summary>An address a collector has sent records for; nobody has signed in with it yet.</summary>
+        public const string CollectedEmail = "collected.person@example.com";
 
         private PortalFactory? _factory;
         private OidcTestProvider? _provider;
@@ -133,6 +245,25 @@ public sealed class OidcSignInTests(OidcSignInTests.Portal portal) : IClassFixtu
                 ["Authentication:RoleMap:PrivacyOfficer"] = "privacy-team",
             });
             await _factory.InitializeAsync();
+            await using var connection = await _factory.Database.OpenAsync();
+            await Dapper.SqlMapper.ExecuteAsync(connection,
+                "INSERT INTO subjects (email, display_name, created_at) VALUES (@Email, @Email, @Now)",
+                new { Email = CollectedEmail, Now = DateTimeOffset.UtcNow });
+        }
+
+        /// <summary>
+        /// Drives the code flow for <paramref name="providerUser"/> and returns the portal's answer at its
+        /// callback with the browser, whatever the outcome (for sign-ins the portal refuses).
+        /// </summary>
+        public async Task<(HttpClient Browser, HttpResponseMessage Callback)> AttemptSignInAsync(string providerUser, string startUrl)
+        {
+            var browser = CreateBrowser(Address);
+            var response = await browser.GetPageAsync(startUrl);
+            while (IsRedirect(response) && IsPortal(new Uri(Address, response.Headers.Location!)))
+                response = await browser.GetPageAsync(new Uri(Address, response.Headers.Location!).AbsoluteUri);
+            using var idp = Provider.CreateBrowser(providerUser);
+            using var authorization = await idp.GetAsync(response.Headers.Location, Cancellation);
+            return (browser, await DeliverAsync(browser, authorization));
         }
 
         public HttpClient CreateBrowser(Uri baseAddress) => Factory.CreateBrowser(baseAddress);

@@ -17,8 +17,11 @@ using static OpenIddict.Server.OpenIddictServerEvents;
 
 namespace GovernancePortal.Web.Tests.Account;
 
-/// <summary>A person as the identity provider knows them; <see cref="Groups"/> go out as the <c>roles</c> claim.</summary>
-public sealed record ProviderUser(string Subject, string Email, string Name, IReadOnlyList<string> Groups);
+/// <summary>
+/// A person as the identity provider knows them; <see cref="Groups"/> go out as the <c>roles</c> claim,
+/// <see cref="EmailVerified"/> as <c>email_verified</c> (null: the claim is not sent, as Entra ID does).
+/// </summary>
+public sealed record ProviderUser(string Subject, string Email, string Name, IReadOnlyList<string> Groups, bool? EmailVerified = true);
 
 /// <summary>
 /// A real OpenID Connect provider for the portal to talk to: OpenIddict's server on Kestrel at a free
@@ -88,9 +91,12 @@ public sealed class OidcTestProvider : IAsyncDisposable
             var user = users[context.Request.Cookies[UserCookie] ?? defaultUser];
             var identity = new ClaimsIdentity(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme, Claims.Name, Claims.Role);
             identity.SetClaim(Claims.Subject, user.Subject)
-                .SetClaim(Claims.Email, user.Email)
                 .SetClaim(Claims.Name, user.Name)
                 .SetClaims("roles", [.. user.Groups]);
+            if (user.Email.Length > 0)
+                identity.SetClaim(Claims.Email, user.Email);
+            if (user.EmailVerified is { } verified)
+                identity.AddClaim(new Claim(Claims.EmailVerified, verified ? "true" : "false", ClaimValueTypes.Boolean));
             identity.SetScopes(request.GetScopes());
             identity.SetDestinations(claim => claim.Type == "roles"
                 ? [Destinations.IdentityToken]

@@ -49,6 +49,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Portal por
         new("POST", "/account/dev-sign-in", Who.Anyone),
         new("GET", "/authentication/login", Who.Anyone),
         new("POST", "/authentication/logout", Who.Anyone),
+        new("POST", "/authentication/logout-everywhere", Who.Anyone),
 
         // Collection API (DESIGN §5.3): collectors only, by bearer token
         new("POST", "/api/v1/collect/", "/api/v1/collect", Who.CollectorToken),

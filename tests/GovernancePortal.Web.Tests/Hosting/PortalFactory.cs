@@ -67,7 +67,12 @@ public class PortalFactory : WebApplicationFactory<Program>, IAsyncLifetime
     {
         builder.UseEnvironment(_environment);
         // UseSetting, not ConfigureAppConfiguration: the host reads these before builder.Build().
-        foreach (var (key, value) in Database.Configuration.Concat(_settings))
+        // Developer sign-in exists by itself only on the embedded SQLite default; the tests sign in the
+        // same way on PostgreSQL, so they ask for it explicitly, as a developer would.
+        var devSignIn = new Dictionary<string, string?>();
+        if (_engine == Engine.Postgres && _environment == Environments.Development && !_settings.ContainsKey("Authentication:Oidc:Authority"))
+            devSignIn["Authentication:DevSignIn:Enabled"] = "true";
+        foreach (var (key, value) in Database.Configuration.Concat(devSignIn).Concat(_settings))
             builder.UseSetting(key, value);
         builder.UseSetting("Logging:LogLevel:Default", nameof(LogLevel.Warning));
         if (_testServices is not null)

@@ -116,14 +116,18 @@ public sealed class PortalProcess : IAsyncDisposable
     /// data folder (so it migrates and seeds a database of its own) and returns once <c>/health/ready</c>
     /// answers 200.
     /// </summary>
-    public static async Task<PortalProcess> StartServingAsync(string appDll, string dataFolder, TimeSpan readyWithin, CancellationToken cancellationToken)
+    public static async Task<PortalProcess> StartServingAsync(string appDll, string dataFolder, TimeSpan readyWithin, CancellationToken cancellationToken,
+        IReadOnlyDictionary<string, string>? moreSettings = null)
     {
         var address = new Uri($"http://127.0.0.1:{FreeLoopbackPort()}");
-        var portal = Start(appDll, new Dictionary<string, string>
+        var settings = new Dictionary<string, string>
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
             ["Storage__DataFolder"] = dataFolder,
-        }, "--urls", address.ToString().TrimEnd('/'));
+        };
+        foreach (var (name, value) in moreSettings ?? new Dictionary<string, string>())
+            settings[name] = value;
+        var portal = Start(appDll, settings, "--urls", address.ToString().TrimEnd('/'));
         portal.BaseAddress = address;
         try
         {
