@@ -17,7 +17,7 @@ namespace GovernancePortal.Web.Tests.Account;
 /// </summary>
 public abstract class CertifiedProviderSignInTests(CertifiedProviderPortal portal)
 {
-    /// <summary>Pages for officers, auditors and admins; none is open to a plain employee or to nobody.</summary>
+    /// <summary>Pages for officers, auditors and admins (the job dashboard is at /jobs); none is open to a plain employee or to nobody.</summary>
     private static readonly string[] StaffPages = ["/programs", "/requests", "/audit", "/admin/system", "/jobs"];
 
     protected static CancellationToken Cancellation => TestContext.Current.CancellationToken;
@@ -35,6 +35,8 @@ public abstract class CertifiedProviderSignInTests(CertifiedProviderPortal porta
         using var programs = await browser.GetPageAsync("/programs");
         Assert.Equal(HttpStatusCode.OK, programs.StatusCode);
         Assert.Contains("Model Capability Initiative", await programs.Content.ReadAsStringAsync(Cancellation));
+        using var requests = await browser.GetPageAsync("/requests");
+        Assert.Equal(HttpStatusCode.OK, requests.StatusCode);
         foreach (var page in new[] { "/audit", "/admin/system", "/jobs" })
             await AssertDeniedAsync(browser, page);
     }
