@@ -48,14 +48,18 @@ public static class PortalSignIn
     /// <summary>
     /// The person as the provider asserts them. The issuer is the ID token's (each claim of the token
     /// carries it); <c>email_verified</c> is read as a JSON boolean or a string, and absent means not verified
-    /// unless <c>Authentication:Oidc:EmailsAreVerified</c> says the company manages every address.
+    /// unless <c>Authentication:Oidc:EmailsAreVerified</c> says the company manages every address (an
+    /// explicit <c>false</c> stays false).
     /// </summary>
     public static SignedInPerson ToSignedInPerson(ClaimsPrincipal external, string? authority, OidcSettings settings)
     {
         var sub = external.FindFirst("sub");
         var issuer = sub?.Issuer is { Length: > 0 } tokenIssuer && tokenIssuer != ClaimsIdentity.DefaultIssuer ? tokenIssuer : authority ?? "";
-        var verified = settings.EmailsAreVerified
-            || external.FindAll("email_verified").Any(claim => bool.TryParse(claim.Value, out var value) && value);
+        var asserted = external.FindAll("email_verified").ToList();
+        // The setting stands in for a claim the provider does not send; it never overrides an explicit "false".
+        var verified = asserted.Count == 0
+            ? settings.EmailsAreVerified
+            : asserted.All(claim => bool.TryParse(claim.Value, out var value) && value);
         return new SignedInPerson(
             issuer,
             sub?.Value ?? "",
