@@ -1,4 +1,5 @@
 using Bunit;
+using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Forms;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor.Services;
@@ -7,7 +8,8 @@ namespace GovernancePortal.Web.Tests.Components;
 
 /// <summary>
 /// The one setup every component test shares: MudBlazor's services, JavaScript interop that answers
-/// anything (MudBlazor calls into JS the tests do not exercise), and an antiforgery token for forms.
+/// anything (MudBlazor calls into JS the tests do not exercise), an antiforgery token for forms,
+/// and the renderer of a live circuit.
 /// </summary>
 public abstract class PortalComponentTest : BunitContext
 {
@@ -18,6 +20,8 @@ public abstract class PortalComponentTest : BunitContext
         JSInterop.Mode = JSRuntimeMode.Loose;
         Services.AddMudServices();
         Services.AddSingleton<AntiforgeryStateProvider, FixedAntiforgeryState>();
+        // Components render as on a live circuit, where pages enable their actions (LivePage).
+        SetRendererInfo(new RendererInfo("Server", isInteractive: true));
     }
 
     private sealed class FixedAntiforgeryState : AntiforgeryStateProvider
