@@ -1,5 +1,4 @@
 using Bunit;
-using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Forms;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor.Services;
@@ -8,8 +7,7 @@ namespace GovernancePortal.Web.Tests.Components;
 
 /// <summary>
 /// The one setup every component test shares: MudBlazor's services, JavaScript interop that answers
-/// anything (MudBlazor calls into JS the tests do not exercise), an antiforgery token for forms,
-/// and the renderer of a live circuit.
+/// anything (MudBlazor calls into JS the tests do not exercise), and an antiforgery token for forms.
 /// </summary>
 public abstract class PortalComponentTest : BunitContext
 {
@@ -20,8 +18,6 @@ public abstract class PortalComponentTest : BunitContext
         JSInterop.Mode = JSRuntimeMode.Loose;
         Services.AddMudServices();
         Services.AddSingleton<AntiforgeryStateProvider, FixedAntiforgeryState>();
-        // Components render as on a live circuit, where pages enable their actions (LivePage).
-        SetRendererInfo(new RendererInfo("Server", isInteractive: true));
     }
 
     private sealed class FixedAntiforgeryState : AntiforgeryStateProvider
