@@ -22,7 +22,9 @@ public sealed class LiveActionsTests(RunningPortal portal)
                 await route.ContinueAsync();
             });
 
-            await page.GotoAsync("/me/requests", new() { WaitUntil = WaitUntilState.DOMContentLoaded });
+            // Only until the response arrives: the held script is parser-blocking, so the document does not
+            // finish loading before it is released.
+            await page.GotoAsync("/me/requests", new() { WaitUntil = WaitUntilState.Commit });
             var ask = page.GetByRole(AriaRole.Button, new() { Name = "Ask for a copy of all my data" });
             await Expect(ask).ToBeDisabledAsync();
             await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Ask for erasure of all my data" })).ToBeDisabledAsync();
