@@ -12,8 +12,9 @@ public static class WebSetup
         builder.Services.AddAntiforgery(options =>
         {
             options.Cookie.Name = "gp.antiforgery";
-            // Outside Development the portal is HTTPS only, also behind a proxy that ends TLS, where the
-            // request itself looks like plain HTTP and SameAsRequest would leave the flag off.
+            // Outside Development the portal is HTTPS only. Behind a proxy that ends TLS the forwarded
+            // headers must say so (README); otherwise antiforgery refuses to issue its cookie at all rather
+            // than issue it without the flag.
             if (!builder.Environment.IsDevelopment())
                 options.Cookie.SecurePolicy = CookieSecurePolicy.Always;
         });

@@ -3,7 +3,9 @@ using System.Text.RegularExpressions;
 using AngleSharp.Html.Parser;
 using GovernancePortal.Testing;
 using GovernancePortal.Web.Tests.Hosting;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
@@ -103,17 +105,7 @@ public sealed partial class SecurityHeadersTests(PortalFactory portal) : IClassF
     [Fact]
     public async Task Production_OverHttps_SendsStrictTransportSecurity_AndLetsFormsReachTheIdentityProvider()
     {
-        const string provider = "https://idp.example.test/tenant/";
-        await using var production = PortalFactory.For(Engine.Sqlite, new Dictionary<string, string?>
-        {
-            ["Authentication:Oidc:Authority"] = provider,
-            ["Authentication:Oidc:ClientId"] = "governance-portal",
-            ["Authentication:Oidc:ClientSecret"] = "not-used",
-        }, Environments.Production,
-            // The provider's metadata as if fetched: no identity provider is reachable from the tests.
-            services => services.Configure<OpenIdConnectOptions>(OpenIdConnectDefaults.AuthenticationScheme, options =>
-                options.Configuration = new OpenIdConnectConfiguration { Issuer = provider, AuthorizationEndpoint = provider + "authorize" }));
-        await production.InitializeAsync();
+        await using var production = await ProductionAsync();
         using var browser = production.CreateBrowser(new Uri("https://portal.example.test"));
 
         using var response = await browser.GetPageAsync("/me");
@@ -121,7 +113,49 @@ public sealed partial class SecurityHeadersTests(PortalFactory portal) : IClassF
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
         AssertHeaders(response);
         Assert.Equal("max-age=31536000", Assert.Single(response.Headers.GetValues("Strict-Transport-Security")));
-        Assert.EndsWith("form-action 'self' https://idp.example.test", Policy(response));
+        Assert.EndsWith($"form-action 'self' {new Uri(Provider).GetLeftPart(UriPartial.Authority)}", Policy(response));
+    }
+
+    [Fact]
+    public async Task Production_AntiforgeryCookie_IsSecureOverHttps_AndNeverIssuedOverPlainHttp()
+    {
+        await using var production = await ProductionAsync();
+        var antiforgery = production.Services.GetRequiredService<IAntiforgery>();
+        var https = Request(production, "https");
+        // Plain HTTP, as a proxy that ends TLS looks without forwarded headers.
+        var http = Request(production, "http");
+
+        antiforgery.GetAndStoreTokens(https);
+
+        var cookie = Assert.Single(https.Response.Headers.SetCookie, c => c!.StartsWith("gp.antiforgery=", StringComparison.Ordinal));
+        Assert.Contains("secure", cookie!.Split(';', StringSplitOptions.TrimEntries), StringComparer.OrdinalIgnoreCase);
+        Assert.Throws<InvalidOperationException>(() => antiforgery.GetAndStoreTokens(http));
+        Assert.Equal(0, http.Response.Headers.SetCookie.Count);
+    }
+
+    private static DefaultHttpContext Request(PortalFactory portal, string scheme)
+    {
+        var context = new DefaultHttpContext { RequestServices = portal.Services };
+        context.Request.Scheme = scheme;
+        context.Request.Host = new HostString("portal.example.test");
+        return context;
+    }
+
+    private const string Provider = "https://idp.example.test/tenant/";
+
+    private static async Task<PortalFactory> ProductionAsync()
+    {
+        var production = PortalFactory.For(Engine.Sqlite, new Dictionary<string, string?>
+        {
+            ["Authentication:Oidc:Authority"] = Provider,
+            ["Authentication:Oidc:ClientId"] = "governance-portal",
+            ["Authentication:Oidc:ClientSecret"] = "not-used",
+        }, Environments.Production,
+            // The provider's metadata as if fetched: no identity provider is reachable from the tests.
+            services => services.Configure<OpenIdConnectOptions>(OpenIdConnectDefaults.AuthenticationScheme, options =>
+                options.Configuration = new OpenIdConnectConfiguration { Issuer = Provider, AuthorizationEndpoint = Provider + "authorize" }));
+        await production.InitializeAsync();
+        return production;
     }
 
     /// <summary>Asserts every header and returns the policy's script nonce.</summary>
