@@ -9,26 +9,38 @@ namespace GovernancePortal.Browser.Tests;
 
 /// <summary>
 /// A fresh browser context and page on the running portal. While the steps run it collects what a user
-/// would see go wrong (console errors, uncaught script errors, failed or 4xx/5xx requests) and fails
-/// the test on any of them; on failure it saves a screenshot beside the test assembly.
+/// would see go wrong (console errors, uncaught script errors, failed or 4xx/5xx requests, any
+/// Content-Security-Policy violation) and fails the test on any of them; on failure it saves a
+/// screenshot beside the test assembly.
 /// The browser prefers a dark colour scheme, which is what makes a live circuit observable
 /// (<see cref="WaitForLiveCircuitAsync"/>).
 /// </summary>
 public static class PortalPage
 {
-    public static async Task RunAsync(this RunningPortal portal, BrowserNewContextOptions options, Func<IPage, Task> steps)
+    public static Task RunAsync(this RunningPortal portal, BrowserNewContextOptions options, Func<IPage, Task> steps) =>
+        portal.WatchAsync(options, async (page, problems) =>
+        {
+            await steps(page);
+            problems.AssertNone();
+        });
+
+    /// <summary>
+    /// Runs <paramref name="steps"/> with what the page reported so far, which they assert on themselves:
+    /// for the test of the watch itself. Everything else uses <see cref="RunAsync"/>.
+    /// </summary>
+    public static async Task WatchAsync(this RunningPortal portal, BrowserNewContextOptions options, Func<IPage, PageProblems, Task> steps)
     {
         portal.RequireBrowser();
         options.BaseURL = portal.Portal.BaseAddress!.ToString();
         options.ColorScheme = ColorScheme.Dark;
         await using var context = await portal.Browser.NewContextAsync(options);
         context.SetDefaultTimeout(20_000);
+        var problems = await PageProblems.WatchAsync(context);
         var page = await context.NewPageAsync();
-        var problems = new PageProblems(page);
+        problems.Watch(page);
         try
         {
-            await steps(page);
-            problems.AssertNone();
+            await steps(page, problems);
         }
         catch
         {
@@ -81,16 +93,46 @@ public static class PortalPage
         }
     }
 
-    private sealed class PageProblems
+    /// <summary>
+    /// What went wrong on the pages of one browser context: console errors, uncaught script errors,
+    /// failed or 4xx/5xx requests, and every Content-Security-Policy violation, as the page's own
+    /// securitypolicyviolation event and as the console line the browser writes for it.
+    /// </summary>
+    public sealed class PageProblems
     {
+        private const string ReportViolation = "__gpReportPolicyViolation";
+
         private readonly ConcurrentQueue<string> _seen = new();
 
-        public PageProblems(IPage page)
+        private PageProblems()
+        {
+        }
+
+        public IReadOnlyCollection<string> Seen => _seen;
+
+        /// <summary>
+        /// The listener is an init script, so it is in place before any of the page's own scripts run;
+        /// init scripts and exposed functions come from the browser's debugging protocol, which the
+        /// page's policy does not govern.
+        /// </summary>
+        public static async Task<PageProblems> WatchAsync(IBrowserContext context)
+        {
+            var problems = new PageProblems();
+            await context.ExposeFunctionAsync<string>(ReportViolation, report => problems._seen.Enqueue($"CSP violation: {report}"));
+            await context.AddInitScriptAsync($$"""
+                document.addEventListener('securitypolicyviolation', e =>
+                    window.{{ReportViolation}}(`${e.effectiveDirective} refused ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber}) on ${document.location.pathname}`));
+                """);
+            return problems;
+        }
+
+        public void Watch(IPage page)
         {
             page.Console += (_, message) =>
             {
-                if (message.Type == "error")
-                    _seen.Enqueue($"console error: {message.Text} ({message.Location})");
+                if (message.Type == "error" || message.Text.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase)
+                    || message.Text.Contains("Permissions-Policy", StringComparison.OrdinalIgnoreCase))
+                    _seen.Enqueue($"console {message.Type}: {message.Text} ({message.Location})");
             };
             page.PageError += (_, error) => _seen.Enqueue($"uncaught error: {error}");
             page.Response += (_, response) =>

@@ -123,6 +123,9 @@ public sealed class MyDataPageRejoinTests : PortalComponentTest, IAsyncLifetime
         Services.AddSingleton(Database.Get<Revocations>());
         Services.AddSingleton(Database.Get<GovernancePortal.Requests.RequestDesk>());
         Services.AddSingleton(Database.Time);
+        // As on a live circuit, where the page's actions are enabled (LivePage); set after the services,
+        // because it builds the renderer.
+        SetRendererInfo(new RendererInfo("Server", isInteractive: true));
     }
 
     protected override async ValueTask DisposeAsyncCore()
