@@ -65,7 +65,7 @@ public static class AuthenticationSetup
             options.Cookie.Name = "gp.session";
             options.Cookie.HttpOnly = true;
             options.Cookie.SameSite = SameSiteMode.Lax;
-            options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            options.Cookie.SecurePolicy = builder.Environment.IsDevelopment() ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always;
             options.ExpireTimeSpan = sessions.IdleTimeout;
             options.SlidingExpiration = true;
             options.LoginPath = useOidc ? "/authentication/login" : DevSignInEndpoints.Path;
