@@ -1,0 +1,63 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.RateLimiting;
+
+namespace GovernancePortal.Web.Features.Collection;
+
+/// <summary>
+/// Counts failed collector tokens per client address in a token bucket: <c>Burst</c> failures at once,
+/// then <c>PerMinute</c>. An address whose bucket is empty is refused before its token is looked up.
+/// </summary>
+public sealed class FailedTokenLimiter(int perMinute, int burst) : IDisposable
+{
+    private readonly PartitionedRateLimiter<string> _failures = PartitionedRateLimiter.Create<string, string>(address =>
+        RateLimitPartition.GetTokenBucketLimiter(address, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = burst,
+            TokensPerPeriod = 1,
+            ReplenishmentPeriod = TimeSpan.FromMinutes(1) / perMinute,
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
+
+    public int PerMinute { get; } = perMinute;
+
+    public int Burst { get; } = burst;
+
+    public static FailedTokenLimiter From(IConfiguration section) =>
+        new(Math.Max(1, section.GetValue("PerMinute", 10)), Math.Max(1, section.GetValue("Burst", 20)));
+
+    /// <summary>How long the address must wait before presenting another token, or null when it may now.</summary>
+    public TimeSpan? Refusal(string address)
+    {
+        using var lease = _failures.AttemptAcquire(address, 0);
+        if (lease.IsAcquired)
+            return null;
+        return lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromMinutes(1) / PerMinute;
+    }
+
+    public void Failed(string address)
+    {
+        using var _ = _failures.AttemptAcquire(address, 1);
+    }
+
+    /// <summary>
+    /// The client's address; an IPv6 client is counted by its /64, the block one machine is usually given.
+    /// Behind a proxy this is the proxy's, unless the host applies forwarded headers.
+    /// </summary>
+    public static string AddressOf(HttpContext context)
+    {
+        var address = context.Connection.RemoteIpAddress;
+        if (address is null)
+            return "unknown";
+        if (address.IsIPv4MappedToIPv6)
+            return address.MapToIPv4().ToString();
+        if (address.AddressFamily != AddressFamily.InterNetworkV6)
+            return address.ToString();
+        var bytes = address.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return new IPAddress(bytes) + "/64";
+    }
+
+    public void Dispose() => _failures.Dispose();
+}
