@@ -28,13 +28,9 @@ public sealed class FailedTokenLimiter(int perMinute, int burst) : IDisposable
         new(Math.Max(1, section.GetValue("PerMinute", 10)), Math.Max(1, section.GetValue("Burst", 20)));
 
     /// <summary>How long the address must wait before presenting another token, or null when it may now.</summary>
-    public TimeSpan? Refusal(string address)
-    {
-        using var lease = _failures.AttemptAcquire(address, 0);
-        if (lease.IsAcquired)
-            return null;
-        return lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromMinutes(1) / PerMinute;
-    }
+    // Not AttemptAcquire(address, 0): the bucket refills in fractions, and a zero-count lease succeeds on any fraction of a token.
+    public TimeSpan? Refusal(string address) =>
+        _failures.GetStatistics(address) is { CurrentAvailablePermits: < 1 } ? TimeSpan.FromMinutes(1) / PerMinute : null;
 
     public void Failed(string address)
     {
