@@ -12,7 +12,7 @@ namespace GovernancePortal.Tests.Collection;
 
 /// <summary>
 /// DESIGN §4 "linearizable switches": four writers on two nodes stream batches into one program while
-/// a third node flips switches (pauses, resumes, revocations) one after another. Afterwards:
+/// a third node flips switches (pauses, resumes, a subject's or a collector's revocation) one after another. Afterwards:
 /// <list type="bullet">
 /// <item>no stored record in a switch's scope has a received time after that switch's commit time
 /// (for a pause: between its pause and its resume);</item>

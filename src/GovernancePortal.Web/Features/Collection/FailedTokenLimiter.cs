@@ -22,13 +22,13 @@ public sealed class FailedTokenLimiter(int perMinute, int burst) : IDisposable
 
     public int PerMinute { get; } = perMinute;
 
-    public int Burst { get; } = burst;
-
     public static FailedTokenLimiter From(IConfiguration section) =>
         new(Math.Max(1, section.GetValue("PerMinute", 10)), Math.Max(1, section.GetValue("Burst", 20)));
 
-    /// <summary>How long the address must wait before presenting another token, or null when it may now.</summary>
-    // Not AttemptAcquire(address, 0): the bucket refills in fractions, and a zero-count lease succeeds on any fraction of a token.
+    /// <summary>
+    /// How long the address must wait before presenting another token, or null when it may now. (Not a
+    /// zero-count lease: the bucket refills in fractions, and such a lease succeeds on any fraction of a token.)
+    /// </summary>
     public TimeSpan? Refusal(string address) =>
         _failures.GetStatistics(address) is { CurrentAvailablePermits: < 1 } ? TimeSpan.FromMinutes(1) / PerMinute : null;
 
