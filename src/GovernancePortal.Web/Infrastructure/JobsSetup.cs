@@ -1,4 +1,5 @@
 using GovernancePortal.Access;
+using GovernancePortal.Collection;
 using GovernancePortal.Data;
 using Hangfire;
 using Hangfire.Dashboard;
@@ -39,6 +40,7 @@ public static class JobsSetup
             DashboardTitle = "Governance Portal jobs",
             AppPath = "/",
         }).RequireAuthorization(Roles.Admin);
+        app.Services.GetRequiredService<IRecurringJobManager>().AddOrUpdate<StoredAnswerPurgeJob>(StoredAnswerPurgeJob.Id, job => job.RunAsync(CancellationToken.None), Cron.Hourly());
     }
 
     private sealed class AdminOnly : IDashboardAuthorizationFilter

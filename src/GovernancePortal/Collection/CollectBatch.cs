@@ -39,6 +39,9 @@ public sealed record CollectBatch(IReadOnlyList<IncomingRecord> Records, IReadOn
 
     private static readonly JsonSerializerOptions ReadOptions = new() { MaxDepth = 64, Converters = { new ItemConverter() } };
 
+    /// <summary>The SHA-256 of the whole body the batch was read from; null for a batch built in code.</summary>
+    public byte[]? BodySha256 { get; init; }
+
     /// <summary>
     /// Reads a JSON array, or NDJSON when <paramref name="contentType"/> says so, as a stream: one
     /// element in memory at a time besides the parsed records. Throws <see cref="CollectProblem"/> for
@@ -49,9 +52,10 @@ public sealed record CollectBatch(IReadOnlyList<IncomingRecord> Records, IReadOn
         var records = new List<IncomingRecord>();
         var rejected = new List<Rejection>();
         var index = 0;
+        await using var hashed = new HashingReadStream(body);
         try
         {
-            var items = IsNdjson(contentType) ? ReadNdjsonAsync(body, cancellationToken) : ReadArrayAsync(body, cancellationToken);
+            var items = IsNdjson(contentType) ? ReadNdjsonAsync(hashed, cancellationToken) : ReadArrayAsync(hashed, cancellationToken);
             await foreach (var item in items)
             {
                 if (index == MaxRecords)
@@ -69,7 +73,9 @@ public sealed record CollectBatch(IReadOnlyList<IncomingRecord> Records, IReadOn
             throw new CollectProblem(400, "Malformed body",
                 $"The body is not valid {(IsNdjson(contentType) ? "NDJSON (one JSON object per line)" : "JSON (an array of records)")}: {exception.Message} Nothing was stored.");
         }
-        return new CollectBatch(records, rejected);
+        // The hash must cover the whole body, also any tail a parser did not need to read.
+        await hashed.CopyToAsync(Stream.Null, cancellationToken);
+        return new CollectBatch(records, rejected) { BodySha256 = hashed.Hash() };
     }
 
     public static bool IsNdjson(string? contentType) =>

@@ -26,16 +26,21 @@ public sealed class CollectionService(
     public static readonly TimeSpan IdempotencyWindow = TimeSpan.FromHours(24);
 
     private const string StoredAnswer = """
-        SELECT response FROM collect_requests
+        SELECT response AS Response, request_sha256 AS BodySha256 FROM collect_requests
         WHERE collector_id = @CollectorId AND idempotency_key = @Key AND created_at > @Since
         """;
 
     private const string RememberAnswer = """
-        INSERT INTO collect_requests (collector_id, idempotency_key, created_at, response)
-        VALUES (@CollectorId, @Key, @Now, @Response)
-        ON CONFLICT (collector_id, idempotency_key) DO UPDATE SET created_at = excluded.created_at, response = excluded.response
+        INSERT INTO collect_requests (collector_id, idempotency_key, created_at, response, request_sha256)
+        VALUES (@CollectorId, @Key, @Now, @Response, @BodySha256)
+        ON CONFLICT (collector_id, idempotency_key) DO UPDATE
+            SET created_at = excluded.created_at, response = excluded.response, request_sha256 = excluded.request_sha256
         WHERE collect_requests.created_at <= @Since
         """;
+
+    private const string ExpiredAnswers = "DELETE FROM collect_requests WHERE created_at <= @Since";
+
+    private const string LiveCollector = "SELECT id FROM collectors WHERE id = @Id AND revoked_at IS NULL";
 
     private const string CategoriesOf = """
         SELECT id AS Id, key AS Key, paused AS Paused, retired_at AS RetiredAt
@@ -47,22 +52,41 @@ public sealed class CollectionService(
         FROM revocations
         """;
 
-    /// <summary>The answer already given to this idempotency key within 24 hours, if any.</summary>
-    public async Task<CollectResult?> PreviousAnswerAsync(CollectorIdentity collector, string idempotencyKey, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The answer already given to this idempotency key within 24 hours, if any. Throws <see cref="CollectProblem"/>
+    /// with 422 when the key was first used with a body whose SHA-256 differs from <paramref name="bodySha256"/>.
+    /// </summary>
+    public async Task<CollectResult?> PreviousAnswerAsync(CollectorIdentity collector, string idempotencyKey, byte[]? bodySha256, CancellationToken cancellationToken = default)
     {
         await using var connection = await connections.OpenAsync(cancellationToken);
-        var json = await connection.QuerySingleOrDefaultAsync<string>(StoredAnswer, new
+        var stored = await connection.QuerySingleOrDefaultAsync<StoredAnswerRow>(StoredAnswer, new
         {
             collector.CollectorId,
             Key = idempotencyKey,
             Since = time.GetUtcNow() - IdempotencyWindow,
         });
-        return json is null ? null : JsonSerializer.Deserialize<CollectResult>(json);
+        if (stored is null)
+            return null;
+        if (stored.BodySha256 is not null && bodySha256 is not null && !stored.BodySha256.AsSpan().SequenceEqual(bodySha256))
+            throw new CollectProblem(422, "Idempotency-Key reused",
+                "This Idempotency-Key was used within the last 24 hours for a different body; nothing was stored. Send a new batch with a new key.");
+        return JsonSerializer.Deserialize<CollectResult>(stored.Response);
+    }
+
+    /// <summary>Deletes the answers kept for idempotency keys older than 24 hours; returns how many. Safe to run at any time, on any node.</summary>
+    public async Task<int> PurgeExpiredAnswersAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
+        var purged = await connection.ExecuteAsync(ExpiredAnswers, new { Since = StoredTime.Normalize(time.GetUtcNow()) - IdempotencyWindow }, transaction);
+        await transaction.CommitAsync(cancellationToken);
+        return purged;
     }
 
     /// <summary>
     /// Stores the batch's acceptable records and returns the answer. Throws <see cref="CollectProblem"/>
-    /// with 423 when the whole program is paused or retired; then nothing is stored.
+    /// with 423 when the whole program is paused or retired, with 401 when the collector was revoked, and with
+    /// 422 when the idempotency key was used for another body; then nothing is stored.
     /// </summary>
     public async Task<CollectResult> IngestAsync(CollectorIdentity collector, CollectBatch batch, string? idempotencyKey, CancellationToken cancellationToken = default)
     {
@@ -80,8 +104,15 @@ public sealed class CollectionService(
         var dialect = connections.Dialect;
 
         // The state checks must stay inside this transaction, under these locks: that is what makes a
-        // pause or a revocation linearizable. Pauses update the program row (FOR SHARE conflicts with
-        // them); revocations lock the subject row (FOR SHARE below conflicts with that).
+        // pause or a revocation linearizable. A collector's revocation locks its row FOR UPDATE, which
+        // KEY SHARE conflicts with (FOR SHARE would also conflict with the usage counters written to that
+        // row after every batch, and queue the collector's batches behind each other). Pauses update the
+        // program row (FOR SHARE conflicts with them); a subject's revocations lock the subject row (FOR
+        // SHARE below conflicts with that).
+        var live = await connection.QuerySingleOrDefaultAsync<long?>(
+            $"{LiveCollector} {(dialect.Provider == DatabaseProvider.Postgres ? "FOR KEY SHARE" : "")}", new { Id = collector.CollectorId }, transaction);
+        if (live is null)
+            throw new CollectProblem(401, "Collector revoked", "This collector's token was revoked; nothing was stored.");
         var program = await connection.QuerySingleAsync<ProgramRow>(
             $"SELECT id AS Id, key AS Key, state AS State, created_at AS CreatedAt FROM programs WHERE id = @Id {dialect.ForShare}",
             new { Id = collector.ProgramId }, transaction);
@@ -139,12 +170,13 @@ public sealed class CollectionService(
                 Now = now,
                 Since = now - IdempotencyWindow,
                 Response = JsonSerializer.Serialize(result),
+                batch.BodySha256,
             }, transaction);
             if (remembered == 0)
             {
                 // A concurrent request with the same key committed first: its answer stands, this one stores nothing.
                 await transaction.RollbackAsync(cancellationToken);
-                return (await PreviousAnswerAsync(collector, idempotencyKey, cancellationToken) ?? result, 0);
+                return (await PreviousAnswerAsync(collector, idempotencyKey, batch.BodySha256, cancellationToken) ?? result, 0);
             }
         }
         await transaction.CommitAsync(cancellationToken);
@@ -159,6 +191,12 @@ public sealed class CollectionService(
         var paused = (await connection.QueryAsync<CategoryRow>(CategoriesOf, new { ProgramId = program.Id }))
             .Where(c => c.Paused && c.RetiredAt is null).Select(c => c.Key).Order(StringComparer.Ordinal).ToList();
         return new CollectStatus(program.Key, program.State, paused);
+    }
+
+    private sealed record StoredAnswerRow
+    {
+        public string Response { get; init; } = "";
+        public byte[]? BodySha256 { get; init; }
     }
 
     private sealed record ProgramRow

@@ -94,7 +94,10 @@ public sealed class CollectorRegistry(ConnectionFactory connections, AuditLog au
         return (await connection.QueryAsync<Collector>(ForProgram, new { Key = programKey })).ToList();
     }
 
-    /// <summary>Revokes a collector of the given program; its token stops working at the commit. Revoking twice changes nothing.</summary>
+    /// <summary>
+    /// Revokes a collector of the given program; its token stops working at the commit, also for a batch it is
+    /// sending meanwhile, which stores nothing. Revoking twice changes nothing.
+    /// </summary>
     public async Task RevokeAsync(string programKey, long collectorId, Actor actor, CancellationToken cancellationToken = default)
     {
         actor.Require(Roles.PrivacyOfficer, "Only privacy officers create and revoke collectors.");
@@ -102,9 +105,10 @@ public sealed class CollectorRegistry(ConnectionFactory connections, AuditLog au
         await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
         var program = await connection.QuerySingleOrDefaultAsync<ProgramRef>(ProgramByKey, new { Key = programKey }, transaction)
             ?? throw new NotFound($"There is no program '{programKey}'.");
-        var collector = await connection.QuerySingleOrDefaultAsync<Collector>(ById, new { Id = collectorId }, transaction);
+        var collector = await connection.QuerySingleOrDefaultAsync<Collector>($"{ById} {connections.Dialect.ForUpdate}", new { Id = collectorId }, transaction);
         if (collector is null || collector.ProgramId != program.Id)
             throw new NotFound("There is no such collector in this program.");
+        // The time is taken after the row lock: every record this collector stored before the revocation has an earlier received time.
         var changed = await connection.ExecuteAsync(Revoke, new { Id = collectorId, Now = StoredTime.Normalize(time.GetUtcNow()), By = actor.Name }, transaction);
         if (changed == 0)
             return;

@@ -157,7 +157,7 @@ public sealed class CollectionServiceTests : DatabaseTests
         Assert.Equal(0, await CountAsync(db, "SELECT count(*) FROM subjects"));
         Assert.Equal(0, await CountAsync(db, "SELECT count(*) FROM data_keys"));
         Assert.Equal(0, await CountAsync(db, "SELECT count(*) FROM collect_requests"));
-        Assert.Null(await db.Get<CollectionService>().PreviousAnswerAsync(program.Collector, "retry-1", Cancellation));
+        Assert.Null(await db.Get<CollectionService>().PreviousAnswerAsync(program.Collector, "retry-1", null, Cancellation));
     }
 
     [Theory, MemberData(nameof(Engines))]
@@ -311,20 +311,84 @@ public sealed class CollectionServiceTests : DatabaseTests
         var first = await service.IngestAsync(program.Collector, batch, "batch-0001", Cancellation);
         _clock.Advance(TimeSpan.FromHours(23));
 
-        var previous = await service.PreviousAnswerAsync(program.Collector, "batch-0001", Cancellation);
+        var previous = await service.PreviousAnswerAsync(program.Collector, "batch-0001", batch.BodySha256, Cancellation);
         var retried = await service.IngestAsync(program.Collector, batch, "batch-0001", Cancellation);
-        var differentBody = await service.IngestAsync(program.Collector, await BatchAsync(Record("bob@example.com", "keystrokes", Now)), "batch-0001", Cancellation);
 
         Assert.Equal(1, first.Accepted);
         Assert.Equal([new Rejection(1, RejectReason.UnknownCategory)], first.Rejected);
-        foreach (var answer in new[] { previous!, retried, differentBody })
+        foreach (var answer in new[] { previous!, retried })
         {
             Assert.Equal(first.Accepted, answer.Accepted);
             Assert.Equal(first.Rejected, answer.Rejected);
         }
         Assert.Equal(1, await RecordCountAsync(db));
+        Assert.Equal(1, Assert.Single(await db.Get<CollectorRegistry>().ListAsync("mci", Cancellation)).RecordsAccepted);
+    }
+
+    [Theory, MemberData(nameof(Engines))]
+    public async Task Ingest_ByACollectorRevokedAfterItsTokenWasChecked_Is401AndStoresNothing(Engine engine)
+    {
+        var (db, program) = await StartAsync(engine);
+        await using var _ = db;
+        var batch = await BatchAsync(Record("new.person@example.com", "keystrokes", Now));
+        await db.Get<CollectorRegistry>().RevokeAsync(program.Key, program.Collector.CollectorId, Omar, Cancellation);
+
+        var problem = await Assert.ThrowsAsync<CollectProblem>(() => db.Get<CollectionService>().IngestAsync(program.Collector, batch, "after-revocation", Cancellation));
+
+        Assert.Equal(401, problem.Status);
+        Assert.Equal(0, await RecordCountAsync(db));
+        Assert.Equal(0, await CountAsync(db, "SELECT count(*) FROM subjects"));
+        Assert.Equal(0, await CountAsync(db, "SELECT count(*) FROM collect_requests"));
+    }
+
+    [Theory, MemberData(nameof(Engines))]
+    public async Task Ingest_IdempotencyKeyReusedWithADifferentBody_Is422AndStoresNothing(Engine engine)
+    {
+        var (db, program) = await StartAsync(engine);
+        await using var _ = db;
+        var service = db.Get<CollectionService>();
+        await service.IngestAsync(program.Collector, await BatchAsync(Record("alice@example.com", "keystrokes", Now)), "batch-0001", Cancellation);
+        _clock.Advance(TimeSpan.FromHours(23));
+        var other = await BatchAsync(Record("bob@example.com", "keystrokes", Now));
+
+        var asked = await Assert.ThrowsAsync<CollectProblem>(() => service.PreviousAnswerAsync(program.Collector, "batch-0001", other.BodySha256, Cancellation));
+        var sent = await Assert.ThrowsAsync<CollectProblem>(() => service.IngestAsync(program.Collector, other, "batch-0001", Cancellation));
+
+        Assert.Equal(422, asked.Status);
+        Assert.Equal(422, sent.Status);
+        Assert.Contains("Idempotency-Key", sent.Message);
+        Assert.Equal(1, await RecordCountAsync(db));
         Assert.Equal(0, await CountAsync(db, "SELECT count(*) FROM subjects WHERE email = 'bob@example.com'"));
         Assert.Equal(1, Assert.Single(await db.Get<CollectorRegistry>().ListAsync("mci", Cancellation)).RecordsAccepted);
+    }
+
+    [Theory, MemberData(nameof(Engines))]
+    public async Task PurgeJob_StoredAnswersOlderThan24Hours_AreDeleted_AndNewerOnesStillAnswerRetries(Engine engine)
+    {
+        var (db, program) = await StartAsync(engine);
+        await using var _ = db;
+        var service = db.Get<CollectionService>();
+        var old = await BatchAsync(Record("alice@example.com", "keystrokes", Now));
+        await service.IngestAsync(program.Collector, old, "yesterday", Cancellation);
+        _clock.Advance(TimeSpan.FromHours(12));
+        var recent = await BatchAsync(Record("bob@example.com", "keystrokes", Now));
+        await service.IngestAsync(program.Collector, recent, "this-morning", Cancellation);
+        _clock.Advance(TimeSpan.FromHours(12) + TimeSpan.FromSeconds(1));
+        var job = ActivatorUtilities.CreateInstance<StoredAnswerPurgeJob>(db.Services);
+
+        await job.RunAsync(Cancellation);
+        await job.RunAsync(Cancellation);
+
+        Assert.Equal(["this-morning"], await KeysAsync(db));
+        Assert.Equal(1, (await service.PreviousAnswerAsync(program.Collector, "this-morning", recent.BodySha256, Cancellation))!.Accepted);
+        Assert.Null(await service.PreviousAnswerAsync(program.Collector, "yesterday", old.BodySha256, Cancellation));
+        Assert.Equal(2, await RecordCountAsync(db));
+    }
+
+    private static async Task<IReadOnlyList<string>> KeysAsync(TestDatabase db)
+    {
+        await using var connection = await db.OpenAsync();
+        return (await connection.QueryAsync<string>("SELECT idempotency_key FROM collect_requests ORDER BY idempotency_key")).ToList();
     }
 
     [Theory, MemberData(nameof(Engines))]
@@ -362,10 +426,10 @@ public sealed class CollectionServiceTests : DatabaseTests
         await service.IngestAsync(program.Collector, await BatchAsync(Record("alice@example.com", "keystrokes", Now)), "nightly", Cancellation);
         _clock.Advance(CollectionService.IdempotencyWindow + TimeSpan.FromSeconds(1));
 
-        Assert.Null(await service.PreviousAnswerAsync(program.Collector, "nightly", Cancellation));
-        var later = await service.IngestAsync(program.Collector, await BatchAsync(
-            Record("alice@example.com", "keystrokes", Now), Record("bob@example.com", "keystrokes", Now)), "nightly", Cancellation);
-        var retryOfLater = await service.IngestAsync(program.Collector, await BatchAsync(Record("alice@example.com", "keystrokes", Now)), "nightly", Cancellation);
+        Assert.Null(await service.PreviousAnswerAsync(program.Collector, "nightly", null, Cancellation));
+        var laterBatch = await BatchAsync(Record("alice@example.com", "keystrokes", Now), Record("bob@example.com", "keystrokes", Now));
+        var later = await service.IngestAsync(program.Collector, laterBatch, "nightly", Cancellation);
+        var retryOfLater = await service.IngestAsync(program.Collector, laterBatch, "nightly", Cancellation);
 
         Assert.Equal(2, later.Accepted);
         Assert.Equal(2, retryOfLater.Accepted);

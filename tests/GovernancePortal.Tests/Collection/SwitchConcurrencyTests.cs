@@ -12,7 +12,7 @@ namespace GovernancePortal.Tests.Collection;
 
 /// <summary>
 /// DESIGN §4 "linearizable switches": four writers on two nodes stream batches into one program while
-/// a third node flips switches (pauses, resumes, revocations) one after another. Afterwards:
+/// a third node flips switches (pauses, resumes, a subject's or a collector's revocation) one after another. Afterwards:
 /// <list type="bullet">
 /// <item>no stored record in a switch's scope has a received time after that switch's commit time
 /// (for a pause: between its pause and its resume);</item>
@@ -64,7 +64,7 @@ public sealed class SwitchConcurrencyTests : DatabaseTests
         var (program, warmUp) = await WarmedUpProgramAsync(db);
         var ids = new List<long>();
 
-        var run = await StreamAroundAsync([db.Services, secondNode], program.Collector,
+        var run = await StreamAroundAsync([db.Services, secondNode], [program.Collector],
         [
             async () => ids.Add((await pauses.PauseAsync(program.Key, [], "Transcripts were readable by all staff", Priya)).Id),
             () => pauses.ResumeAsync(program.Key, ids[^1], "Access narrowed", Omar),
@@ -98,7 +98,7 @@ public sealed class SwitchConcurrencyTests : DatabaseTests
         var (program, warmUp) = await WarmedUpProgramAsync(db);
         var ids = new List<long>();
 
-        var run = await StreamAroundAsync([db.Services, secondNode], program.Collector,
+        var run = await StreamAroundAsync([db.Services, secondNode], [program.Collector],
         [
             async () => ids.Add((await pauses.PauseAsync(program.Key, ["keystrokes"], "Keylogging under review", Priya)).Id),
             () => pauses.ResumeAsync(program.Key, ids[^1], "Reviewed", Omar),
@@ -137,7 +137,7 @@ public sealed class SwitchConcurrencyTests : DatabaseTests
         var bob = await SubjectIdAsync(db, Bob);
         var ids = new List<long>();
 
-        var run = await StreamAroundAsync([db.Services, secondNode], program.Collector,
+        var run = await StreamAroundAsync([db.Services, secondNode], [program.Collector],
         [
             async () => ids.Add((await revocations.RevokeAsync(carol, program.Key, null, Alice with { Name = Carol, SubjectId = carol })).Id),
             async () => ids.Add((await revocations.RevokeAsync(dan, program.Key, null, Alice with { Name = Dan, SubjectId = dan })).Id),
@@ -173,7 +173,7 @@ public sealed class SwitchConcurrencyTests : DatabaseTests
         var bob = await SubjectIdAsync(db, Bob);
         var ids = new List<long>();
 
-        var run = await StreamAroundAsync([db.Services, secondNode], program.Collector,
+        var run = await StreamAroundAsync([db.Services, secondNode], [program.Collector],
         [
             async () => ids.Add((await revocations.RevokeAsync(carol, program.Key, "transcriptions", Alice with { Name = Carol, SubjectId = carol })).Id),
             async () => ids.Add((await revocations.RevokeAsync(dan, program.Key, "keystrokes", Alice with { Name = Dan, SubjectId = dan })).Id),
@@ -205,6 +205,44 @@ public sealed class SwitchConcurrencyTests : DatabaseTests
         Assert.Equal(warmUp + run.AcceptedInTotal, await RecordsAsync(db, "program_id = @Program", new { Program = program.Id }));
     }
 
+    [Theory, MemberData(nameof(Engines))]
+    public async Task CollectorRevocation_WhileItsRequestsStream_StoresNothingFromItAfterCommit_AndTheOtherCollectorsFlow(Engine engine)
+    {
+        await using var db = await TestDatabase.CreateAsync(engine);
+        await using var secondNode = db.BuildServices();
+        await using var officersNode = db.BuildServices();
+        var registry = officersNode.GetRequiredService<CollectorRegistry>();
+        var (program, warmUp) = await WarmedUpProgramAsync(db);
+        var collectors = new List<CollectorIdentity> { program.Collector };
+        for (var writer = 1; writer < Writers; writer++)
+        {
+            var (_, token) = await registry.CreateAsync(program.Key, $"agent {writer}", Priya, Cancellation);
+            collectors.Add((await registry.AuthenticateAsync(token, Cancellation))!);
+        }
+
+        var run = await StreamAroundAsync([db.Services, secondNode], collectors,
+        [
+            () => registry.RevokeAsync(program.Key, collectors[0].CollectorId, Priya),
+            () => registry.RevokeAsync(program.Key, collectors[1].CollectorId, Omar),
+            () => registry.RevokeAsync(program.Key, collectors[2].CollectorId, Priya),
+        ]);
+
+        AssertWindow(run, -1, _ => null);
+        for (var flip = 0; flip < run.Flips.Count; flip++)
+            AssertWindowRefusedWith401For(run, flip, writer => writer <= flip);
+        var revokedAt = await CollectorsRevokedAtAsync(db, collectors.Take(run.Flips.Count).Select(c => c.CollectorId).ToList());
+        for (var revoked = 0; revoked < run.Flips.Count; revoked++)
+        {
+            var scope = new { Program = program.Id, Collector = collectors[revoked].CollectorId, At = revokedAt[revoked] };
+            Assert.Equal(0, await RecordsAsync(db, "program_id = @Program AND collector_id = @Collector AND received_at > @At", scope));
+            AssertStoredBeforeTheFirstFlip(await RecordsAsync(db, "program_id = @Program AND collector_id = @Collector AND received_at <= @At", scope),
+                revoked == 0 ? warmUp : 0, RecordsPerBatch / Writers);
+        }
+        Assert.True(await RecordsAsync(db, "program_id = @Program AND collector_id = @Collector AND received_at > @At",
+            new { Program = program.Id, Collector = collectors[^1].CollectorId, At = revokedAt[^1] }) > 0, "the collector that was not revoked kept storing");
+        Assert.Equal(warmUp + run.AcceptedInTotal, await RecordsAsync(db, "program_id = @Program", new { Program = program.Id }));
+    }
+
     /// <summary>
     /// The program, and one batch naming every subject in every category, so that subjects and data keys
     /// exist before the writers start: the switches are what this class is about.
@@ -228,16 +266,16 @@ public sealed class SwitchConcurrencyTests : DatabaseTests
     }
 
     /// <summary>
-    /// Starts the writers and lets each store <see cref="BatchesPerWindow"/> batches; then flips each switch in
+    /// Starts the writers (writer w sends as collector w modulo their number) and lets each store <see cref="BatchesPerWindow"/> batches; then flips each switch in
     /// turn, letting every writer send as many batches after each; then stops them.
     /// </summary>
-    private static async Task<Run> StreamAroundAsync(IReadOnlyList<IServiceProvider> nodes, CollectorIdentity collector, IReadOnlyList<Func<Task>> flips)
+    private static async Task<Run> StreamAroundAsync(IReadOnlyList<IServiceProvider> nodes, IReadOnlyList<CollectorIdentity> collectors, IReadOnlyList<Func<Task>> flips)
     {
         var attempts = new ConcurrentQueue<Attempt>();
         var flipped = new List<Flip>();
         using var stop = new CancellationTokenSource();
         var writers = Enumerable.Range(0, Writers)
-            .Select(writer => Task.Run(() => WriteAsync(writer, nodes[writer % nodes.Count].GetRequiredService<CollectionService>(), collector, attempts, stop.Token)))
+            .Select(writer => Task.Run(() => WriteAsync(writer, nodes[writer % nodes.Count].GetRequiredService<CollectionService>(), collectors[writer % collectors.Count], attempts, stop.Token)))
             .ToArray();
         try
         {
@@ -309,6 +347,25 @@ public sealed class SwitchConcurrencyTests : DatabaseTests
         });
     }
 
+    /// <summary>In the window, the batches of the writers whose collector is revoked were refused with 401, and every other batch was wholly accepted.</summary>
+    private static void AssertWindowRefusedWith401For(Run run, int after, Func<int, bool> revoked)
+    {
+        var window = run.Window(after);
+        Assert.Equal(Writers, window.Select(a => a.Writer).Distinct().Count());
+        Assert.All(window, attempt =>
+        {
+            if (revoked(attempt.Writer))
+            {
+                Assert.True(attempt.RefusedWith == 401,
+                    $"after switch {after + 1} writer {attempt.Writer}, whose collector was revoked, was answered {attempt.RefusedWith?.ToString() ?? $"{attempt.Result!.Accepted} accepted"}");
+                return;
+            }
+            Assert.True(attempt.Result is not null, $"after switch {after + 1} writer {attempt.Writer}'s batch was refused with {attempt.RefusedWith}");
+            Assert.Empty(attempt.Result.Rejected);
+            Assert.Equal(attempt.Records.Count, attempt.Result.Accepted);
+        });
+    }
+
     private static void AssertWindowRefusedWith423(Run run, int after)
     {
         var window = run.Window(after);
@@ -340,6 +397,15 @@ public sealed class SwitchConcurrencyTests : DatabaseTests
         var times = new List<DateTimeOffset>();
         foreach (var id in revocationIds)
             times.Add(await connection.QuerySingleAsync<DateTimeOffset>("SELECT created_at FROM revocations WHERE id = @Id", new { Id = id }));
+        return times;
+    }
+
+    private static async Task<IReadOnlyList<DateTimeOffset>> CollectorsRevokedAtAsync(TestDatabase db, IReadOnlyList<long> collectorIds)
+    {
+        await using var connection = await db.OpenAsync();
+        var times = new List<DateTimeOffset>();
+        foreach (var id in collectorIds)
+            times.Add(await connection.QuerySingleAsync<DateTimeOffset>("SELECT revoked_at FROM collectors WHERE id = @Id", new { Id = id }));
         return times;
     }
 

@@ -4,6 +4,8 @@ using System.Text;
 using GovernancePortal.Collection;
 using GovernancePortal.Testing;
 using GovernancePortal.Web.Tests.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
@@ -18,11 +20,72 @@ public sealed class CollectEndpointLimitTests
 {
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
+    private const string ClientAddressHeader = "X-Test-Client-Address";
+
     private static async Task<PortalFactory> PortalAsync(params (string Key, string Value)[] settings)
     {
-        var portal = PortalFactory.For(Engine.Sqlite, settings.ToDictionary(s => s.Key, s => (string?)s.Value));
+        var portal = PortalFactory.For(Engine.Sqlite, settings.ToDictionary(s => s.Key, s => (string?)s.Value),
+            testServices: services => services.AddSingleton<IStartupFilter, ClientAddressFromHeader>());
         await portal.InitializeAsync();
         return portal;
+    }
+
+    [Fact]
+    public async Task Collect_AnAddressThatKeepsPresentingBadTokens_Is429WithRetryAfter_EvenForAGoodToken_WhileOtherAddressesAreServed()
+    {
+        await using var portal = await PortalAsync(("Collection:FailedTokenLimit:Burst", "3"), ("Collection:FailedTokenLimit:PerMinute", "1"));
+        var program = await ProgramAsync(portal);
+        var guessed = Enumerable.Range(0, 4).Select(_ => CollectorTokens.Generate()).ToList();
+
+        var guesses = new List<HttpStatusCode>();
+        foreach (var token in guessed)
+        {
+            using var response = await FromAsync(portal, "203.0.113.7", token);
+            guesses.Add(response.StatusCode);
+        }
+        using var goodTokenFromThere = await FromAsync(portal, "203.0.113.7", program.Token);
+        using var sameIpv6Block = await FromAsync(portal, "2001:db8:1:2::1", guessed[0]);
+        var ipv6Guesses = new List<HttpStatusCode> { sameIpv6Block.StatusCode };
+        foreach (var host in new[] { "2001:db8:1:2::2", "2001:db8:1:2::3", "2001:db8:1:2:ffff::4" })
+        {
+            using var response = await FromAsync(portal, host, guessed[0]);
+            ipv6Guesses.Add(response.StatusCode);
+        }
+        using var badTokenFromElsewhere = await FromAsync(portal, "198.51.100.2", guessed[0]);
+        using var goodTokenFromElsewhere = await FromAsync(portal, "198.51.100.2", program.Token);
+
+        Assert.Equal([HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.TooManyRequests], guesses);
+        await ProblemAsync(goodTokenFromThere, HttpStatusCode.TooManyRequests);
+        Assert.Equal(TimeSpan.FromSeconds(60), goodTokenFromThere.Headers.RetryAfter?.Delta);
+        Assert.Equal([HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.TooManyRequests], ipv6Guesses);
+        await ProblemAsync(badTokenFromElsewhere, HttpStatusCode.Unauthorized);
+        await AnswerIsAsync(goodTokenFromElsewhere, 1);
+        Assert.Equal(1, await RecordsAsync(portal, program));
+    }
+
+    private static async Task<HttpResponseMessage> FromAsync(PortalFactory portal, string address, string token)
+    {
+        using var client = portal.Collector(token);
+        using var request = new HttpRequestMessage(HttpMethod.Post, CollectPath) { Content = Json(Array(Record("alice@example.com", "keystrokes"))) };
+        request.Headers.Add(ClientAddressHeader, address);
+        var response = await client.SendAsync(request, Cancellation);
+        await response.Content.LoadIntoBufferAsync(Cancellation);
+        return response;
+    }
+
+    /// <summary>The test server has no client addresses; this gives each request the one its test names.</summary>
+    private sealed class ClientAddressFromHeader : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use((context, nextStep) =>
+            {
+                if (context.Request.Headers.TryGetValue(ClientAddressHeader, out var address))
+                    context.Connection.RemoteIpAddress = IPAddress.Parse(address.ToString());
+                return nextStep(context);
+            });
+            next(app);
+        };
     }
 
     [Fact]

@@ -16,7 +16,7 @@ public sealed class CollectEndpointPostgresTests
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task Collect_OnPostgres_StoresForTheEmployee_RefusesWhilePaused_AndReportsTheState()
+    public async Task Collect_OnPostgres_StoresForTheEmployee_RefusesAReusedKeyAndWhilePaused_AndReportsTheState()
     {
         await using var portal = PortalFactory.For(Engine.Postgres);
         await portal.InitializeAsync();
@@ -24,8 +24,10 @@ public sealed class CollectEndpointPostgresTests
         using var collector = portal.Collector(program.Token);
         var pauses = portal.Services.GetRequiredService<PauseSwitch>();
 
-        using var accepted = await collector.PostAsync(Array(Record("alice@example.com", "keystrokes"), Record("alice@example.com", "screen_text")), idempotencyKey: "pg-1");
-        using var retried = await collector.PostAsync(Array(Record("alice@example.com", "keystrokes")), idempotencyKey: "pg-1");
+        var body = Array(Record("alice@example.com", "keystrokes"), Record("alice@example.com", "screen_text"));
+        using var accepted = await collector.PostAsync(body, idempotencyKey: "pg-1");
+        using var retried = await collector.PostAsync(body, idempotencyKey: "pg-1");
+        using var reused = await collector.PostAsync(Array(Record("alice@example.com", "keystrokes")), idempotencyKey: "pg-1");
         var pause = await pauses.PauseAsync(program.Key, [], "Leak", Priya, Cancellation);
         using var paused = await collector.PostAsync(Array(Record("alice@example.com", "keystrokes")));
         using var status = await collector.GetAsync(StatusPath, Cancellation);
@@ -34,6 +36,7 @@ public sealed class CollectEndpointPostgresTests
 
         await AnswerIsAsync(accepted, 1, (1, RejectReason.UnknownCategory));
         await AnswerIsAsync(retried, 1, (1, RejectReason.UnknownCategory));
+        await ProblemAsync(reused, (HttpStatusCode)422);
         await ProblemAsync(paused, HttpStatusCode.Locked);
         Assert.Equal($$"""{"program":"{{program.Key}}","state":"paused","pausedCategories":[]}""", await status.Content.ReadAsStringAsync(Cancellation));
         await AnswerIsAsync(resumed, 0);

@@ -332,15 +332,53 @@ public sealed class CollectEndpointTests(PortalFactory portal) : IClassFixture<P
         using var first = await collector.PostAsync(body, idempotencyKey: "2026-11-27T09:00:00Z-batch-17");
         var firstText = await first.Content.ReadAsStringAsync(Cancellation);
         using var retry = await collector.PostAsync(body, idempotencyKey: "2026-11-27T09:00:00Z-batch-17");
-        using var changedBody = await collector.PostAsync(Array(Record("bob@example.com", "keystrokes")), idempotencyKey: "2026-11-27T09:00:00Z-batch-17");
         using var newKey = await collector.PostAsync(body, idempotencyKey: "2026-11-27T09:00:00Z-batch-18");
 
         await AnswerIsAsync(first, 1, (1, RejectReason.UnknownCategory));
         Assert.Equal(firstText, await retry.Content.ReadAsStringAsync(Cancellation));
-        Assert.Equal(firstText, await changedBody.Content.ReadAsStringAsync(Cancellation));
         Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
         await AnswerIsAsync(newKey, 1, (1, RejectReason.UnknownCategory));
         Assert.Equal(2, await RecordsAsync(portal, program));
+    }
+
+    [Fact]
+    public async Task Collect_IdempotencyKeyReusedWithADifferentBody_Is422ProblemAndStoresNothing()
+    {
+        var program = await ProgramAsync(portal);
+        using var collector = portal.Collector(program.Token);
+        var body = Array(Record("alice@example.com", "keystrokes"));
+
+        using var first = await collector.PostAsync(body, idempotencyKey: "batch-17");
+        using var changedBody = await collector.PostAsync(Array(Record("reused.key@example.com", "keystrokes")), idempotencyKey: "batch-17");
+        using var retry = await collector.PostAsync(body, idempotencyKey: "batch-17");
+
+        await AnswerIsAsync(first, 1);
+        var problem = await ProblemAsync(changedBody, (HttpStatusCode)422);
+        Assert.Contains("Idempotency-Key", (string?)problem["detail"]);
+        await AnswerIsAsync(retry, 1);
+        Assert.Equal(1, await RecordsAsync(portal, program));
+        Assert.Equal(0, await SubjectsNamedAsync(portal, "reused.key@example.com"));
+    }
+
+    [Fact]
+    public async Task Collect_CollectorRevokedWhileItsBodyIsStillArriving_Is401AndStoresNothing()
+    {
+        var program = await ProgramAsync(portal);
+        using var collector = portal.Collector(program.Token);
+        var body = Encoding.UTF8.GetBytes(Array(Enumerable.Range(0, 4_000).Select(i => Record($"streaming.{i}@example.com", "keystrokes"))));
+        var half = body.Length / 2;
+        using var content = new TwoPartContent(body[..half], body[half..]);
+
+        var sending = collector.PostAsync(CollectPath, content, Cancellation);
+        await content.FirstPartTaken.WaitAsync(TimeSpan.FromSeconds(30), Cancellation);
+        await portal.Database.Get<CollectorRegistry>().RevokeAsync(program.Key, program.CollectorId, Omar, Cancellation);
+        content.SendTheRest();
+        using var response = await sending;
+
+        await ProblemAsync(response, HttpStatusCode.Unauthorized);
+        Assert.Contains(response.Headers.WwwAuthenticate, h => h.Scheme == "Bearer");
+        Assert.Equal(0, await RecordsAsync(portal, program));
+        Assert.Equal(0, await SubjectsNamedAsync(portal, "streaming.0@example.com"));
     }
 
     [Fact]
@@ -455,5 +493,40 @@ public sealed class CollectEndpointTests(PortalFactory portal) : IClassFixture<P
         using var response = await collector.GetAsync(StatusPath, Cancellation);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancellation))!.ToJsonString();
+    }
+
+    /// <summary>
+    /// Sends the first part of a body, then waits until told to send the rest. The first part is larger than the
+    /// test server's request pipe holds, so once it is taken the endpoint has authenticated and is reading.
+    /// </summary>
+    private sealed class TwoPartContent(byte[] firstPart, byte[] rest) : HttpContent
+    {
+        private readonly TaskCompletionSource _taken = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task FirstPartTaken => _taken.Task;
+
+        public void SendTheRest() => _release.TrySetResult();
+
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            await stream.WriteAsync(firstPart);
+            await stream.FlushAsync();
+            _taken.TrySetResult();
+            await _release.Task;
+            await stream.WriteAsync(rest);
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            _release.TrySetResult();
+            base.Dispose(disposing);
+        }
     }
 }

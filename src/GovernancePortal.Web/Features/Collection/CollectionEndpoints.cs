@@ -18,6 +18,7 @@ public static class CollectionEndpoints
 
     public static WebApplicationBuilder AddCollectionApi(this WebApplicationBuilder builder)
     {
+        builder.Services.AddSingleton(_ => FailedTokenLimiter.From(builder.Configuration.GetSection("Collection:FailedTokenLimit")));
         builder.Services.AddAuthentication()
             .AddScheme<AuthenticationSchemeOptions, CollectorAuthentication>(CollectorAuthentication.SchemeName, null);
         builder.Services.AddAuthorizationBuilder()
@@ -97,9 +98,6 @@ public static class CollectionEndpoints
 
         try
         {
-            if (idempotencyKey is not null && await service.PreviousAnswerAsync(collector, idempotencyKey, cancellationToken) is { } previous)
-                return Answer(previous);
-
             CollectBatch batch;
             try
             {
@@ -119,11 +117,15 @@ public static class CollectionEndpoints
                 return CollectionProblems.Result(400, "Incomplete body", $"The body could not be read ({exception.Message}). Nothing was stored.");
             }
 
+            if (idempotencyKey is not null && await service.PreviousAnswerAsync(collector, idempotencyKey, batch.BodySha256, cancellationToken) is { } previous)
+                return Answer(previous);
             var result = await service.IngestAsync(collector, batch, idempotencyKey, cancellationToken);
             return Answer(result);
         }
         catch (CollectProblem problem)
         {
+            if (problem.Status == StatusCodes.Status401Unauthorized)
+                context.Response.Headers.WWWAuthenticate = "Bearer";
             return CollectionProblems.Result(problem.Status, problem.Title, problem.Message);
         }
         catch (Exception exception) when (DatabaseUnavailable.IsUnavailable(exception) && !cancellationToken.IsCancellationRequested)
