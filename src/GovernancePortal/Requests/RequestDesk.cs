@@ -176,7 +176,8 @@ public sealed class RequestDesk(ConnectionFactory connections, AuditLog audit, T
     /// One page of the officers' queue, ordered in SQL: open requests first, the earliest deadline in force
     /// first (so the most overdue lead), then closed ones, the newest first. Staff reading other people's
     /// requests is audited: the event (what was asked, how many rows) commits before any row is returned.
-    /// The open-only default starts from <c>ix_requests_status_due (status, due_at)</c>.
+    /// The open-only default can start from <c>ix_requests_status_due (status, due_at)</c>; the deadline in
+    /// force is an expression over two columns, so the matching requests are sorted, not read in index order.
     /// </summary>
     public async Task<RequestQueueResult> QueueAsync(RequestQueueFilter filter, int offset, int limit, Actor actor, CancellationToken cancellationToken = default)
     {
@@ -202,20 +203,28 @@ public sealed class RequestDesk(ConnectionFactory connections, AuditLog audit, T
         await using var connection = await connections.OpenAsync(cancellationToken);
         await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
         var total = await connection.ExecuteScalarAsync<long>(QueueCount + where, parameters, transaction);
-        var rows = (await connection.QueryAsync<DataRequest>($"SELECT {Columns}{where}{QueueByUrgency}", parameters, transaction)).ToList();
+        var rows = (await connection.QueryAsync<DataRequest>(
+            $"SELECT {Columns} WHERE r.id IN ({QueuePage}{where}{QueueByUrgency}{QueueLimit}){QueueByUrgency}", parameters, transaction)).ToList();
         await audit.AppendAsync(connection, transaction, new AuditEntry(actor.Name, actor.Roles, RequestAction.QueueViewed,
             Detail: DescribeQueueView(filter, offset, rows.Count, total), RecordCount: rows.Count));
         await transaction.CommitAsync(cancellationToken);
         return new RequestQueueResult(rows, total, offset);
     }
 
-    private const string QueueCount = "SELECT count(*) FROM requests r JOIN subjects s ON s.id = r.subject_id";
+    private const string QueueCount = "SELECT count(*) FROM requests r";
+
+    // The page's ids are chosen from requests alone, so the planner cannot start from the joined
+    // tables and read every request; the 50 rows are then fetched by primary key.
+    private const string QueuePage = "SELECT r.id FROM requests r";
 
     private const string QueueIsOpen = "r.status IN ('received', 'in_progress')";
 
     private const string QueueKindIs = "r.kind = @Kind";
 
-    private const string QueueMatches = @"(lower(s.email) LIKE @Pattern ESCAPE '\' OR lower(r.reference) LIKE @Pattern ESCAPE '\')";
+    private const string QueueMatches = """
+        (lower(r.reference) LIKE @Pattern ESCAPE '\'
+         OR EXISTS (SELECT 1 FROM subjects m WHERE m.id = r.subject_id AND lower(m.email) LIKE @Pattern ESCAPE '\'))
+        """;
 
     // The second key is null for every closed request, so where each engine sorts nulls does not matter.
     private const string QueueByUrgency = """
@@ -223,8 +232,9 @@ public sealed class RequestDesk(ConnectionFactory connections, AuditLog audit, T
          ORDER BY CASE WHEN r.status IN ('received', 'in_progress') THEN 0 ELSE 1 END,
                   CASE WHEN r.status IN ('received', 'in_progress') THEN COALESCE(r.extended_due_at, r.due_at) END,
                   r.received_at DESC, r.id DESC
-         LIMIT @Limit OFFSET @Offset
         """;
+
+    private const string QueueLimit = " LIMIT @Limit OFFSET @Offset";
 
     /// <summary>
     /// One request, as an officer opens it to decide on it; the read is audited against the person it
