@@ -7,6 +7,8 @@ namespace GovernancePortal.Audit;
 /// <summary>What narrows an auditor's search; a null or blank value does not filter.</summary>
 public sealed record AuditQuery(string? Actor = null, string? Action = null, string? Program = null)
 {
+    public const int MaxFilterLength = 200;
+
     public static readonly AuditQuery None = new();
 }
 
@@ -49,6 +51,8 @@ public sealed class AuditSearch(ConnectionFactory connections, AuditLog audit)
         actor.Require(Roles.Auditor, "Only auditors search the audit log.");
         offset = Math.Max(0, offset);
         limit = Math.Clamp(limit, 1, AuditSearchPage.MaxLimit);
+        if (new[] { query.Actor, query.Action, query.Program }.Any(value => value?.Trim().Length > AuditQuery.MaxFilterLength))
+            throw new RuleViolation($"Keep each filter under {AuditQuery.MaxFilterLength} characters.");
         var conditions = new List<string>();
         if (!string.IsNullOrWhiteSpace(query.Actor))
             conditions.Add(ActorContains);

@@ -67,7 +67,10 @@ public static class RequestAction
 }
 
 /// <summary>What narrows the officers' queue; a null or blank value does not filter.</summary>
-public sealed record RequestQueueFilter(string? Kind = null, bool OpenOnly = true, string? Search = null);
+public sealed record RequestQueueFilter(string? Kind = null, bool OpenOnly = true, string? Search = null)
+{
+    public const int MaxSearchLength = 200;
+}
 
 /// <summary>A page of the queue and how many requests match in all.</summary>
 public sealed record RequestQueueResult(IReadOnlyList<DataRequest> Requests, long Total, int Offset)
@@ -184,6 +187,8 @@ public sealed class RequestDesk(ConnectionFactory connections, AuditLog audit, T
         actor.Require(Roles.PrivacyOfficer, "Only privacy officers work the request queue.");
         offset = Math.Max(0, offset);
         limit = Math.Clamp(limit, 1, RequestQueueResult.MaxLimit);
+        if (filter.Search?.Trim().Length > RequestQueueFilter.MaxSearchLength)
+            throw new RuleViolation($"Search for at most {RequestQueueFilter.MaxSearchLength} characters.", "search");
         var conditions = new List<string>();
         if (filter.OpenOnly)
             conditions.Add(QueueIsOpen);
@@ -214,7 +219,7 @@ public sealed class RequestDesk(ConnectionFactory connections, AuditLog audit, T
     private const string QueueCount = "SELECT count(*) FROM requests r";
 
     // The page's ids are chosen from requests alone, so the planner cannot start from the joined
-    // tables and read every request; the 50 rows are then fetched by primary key.
+    // tables and read every request; the page's rows are then fetched by primary key.
     private const string QueuePage = "SELECT r.id FROM requests r";
 
     private const string QueueIsOpen = "r.status IN ('received', 'in_progress')";

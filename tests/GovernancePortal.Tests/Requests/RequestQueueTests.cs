@@ -95,6 +95,9 @@ public sealed class RequestQueueTests : DatabaseTests
         Assert.All(bobs.Requests, r => Assert.Equal("bob@example.com", r.SubjectEmail));
         Assert.Equal([Reference(4_321)], one.Requests.Select(r => r.Reference));
         Assert.Equal(0, wildcard.Total);
+        var tooLong = await Assert.ThrowsAsync<RuleViolation>(() =>
+            desk.QueueAsync(new RequestQueueFilter(Search: new string('a', RequestQueueFilter.MaxSearchLength + 1)), 0, 10, priya, Cancellation));
+        Assert.Equal("search", tooLong.Field);
     }
 
     [Theory, MemberData(nameof(Engines))]
