@@ -210,6 +210,26 @@ public sealed class PauseSwitchTests : DatabaseTests
     }
 
     [Theory, MemberData(nameof(Engines))]
+    public async Task Resume_ByAnotherOfficerWhoNowHasThePausersFormerEmail_IsAllowed_TheDatabaseComparesSubjectsToo(Engine engine)
+    {
+        await using var db = await StartAsync(engine);
+        var priyaId = await SampleData.SubjectAsync(db, Priya.Name);
+        var successorId = await SampleData.SubjectAsync(db, "successor@example.com");
+        var pause = await db.Get<PauseSwitch>().PauseAsync("mci", [], "Leak", Priya with { SubjectId = priyaId }, Cancellation);
+        await using (var connection = await db.OpenAsync())
+            await connection.ExecuteAsync("""
+                UPDATE subjects SET email = 'priya.left@example.com' WHERE id = @priyaId;
+                UPDATE subjects SET email = 'priya@example.com' WHERE id = @successorId;
+                """, new { priyaId, successorId });
+        var successor = new Actor(Priya.Name, [Roles.PrivacyOfficer, Roles.Employee], successorId);
+
+        await db.Get<PauseSwitch>().ResumeAsync("mci", pause.Id, "Reviewed by the new officer", successor, Cancellation);
+
+        Assert.Equal(ProgramState.Active, (await ProgramAsync(db)).State);
+        Assert.False(Assert.Single(await db.Get<PauseSwitch>().HistoryAsync("mci", Cancellation)).IsActive);
+    }
+
+    [Theory, MemberData(nameof(Engines))]
     public async Task Resume_ByASecondOfficerWithAResolution_RestoresActiveAndRecordsIt(Engine engine)
     {
         await using var db = await StartAsync(engine);
