@@ -10,6 +10,9 @@ public sealed record Pause
     public long Id { get; init; }
     public long ProgramId { get; init; }
     public string PausedBy { get; init; } = "";
+
+    /// <summary>The officer's subject; null for a tool (gp) or a pause recorded before subjects were kept.</summary>
+    public long? PausedBySubjectId { get; init; }
     public DateTimeOffset PausedAt { get; init; }
     public string Reason { get; init; } = "";
     public string? ResumedBy { get; init; }
@@ -21,6 +24,16 @@ public sealed record Pause
 
     public bool IsActive => ResumedAt is null;
     public bool IsWholeProgram => CategoryKeys.Count == 0;
+
+    /// <summary>
+    /// Whether <paramref name="actor"/> is the officer who paused: the same subject when both are known,
+    /// since an email can change or pass to someone else; only when either side has no subject (a tool)
+    /// do the names decide.
+    /// </summary>
+    public bool WasPausedBy(Actor actor) =>
+        PausedBySubjectId is { } pauser && actor.SubjectId is { } resumer
+            ? pauser == resumer
+            : string.Equals(PausedBy, actor.Name, StringComparison.OrdinalIgnoreCase);
 }
 
 /// <summary>
@@ -37,7 +50,7 @@ public sealed class PauseSwitch(ConnectionFactory connections, AuditLog audit, T
     private const string Categories = "SELECT id AS Id, key AS Key, paused AS Paused, retired_at AS RetiredAt FROM categories WHERE program_id = @ProgramId";
 
     private const string Columns = """
-        id AS Id, program_id AS ProgramId, paused_by AS PausedBy, paused_at AS PausedAt, reason AS Reason,
+        id AS Id, program_id AS ProgramId, paused_by AS PausedBy, paused_by_subject_id AS PausedBySubjectId, paused_at AS PausedAt, reason AS Reason,
         resumed_by AS ResumedBy, resumed_at AS ResumedAt, resolution AS Resolution
         """;
 
@@ -50,7 +63,13 @@ public sealed class PauseSwitch(ConnectionFactory connections, AuditLog audit, T
         """;
 
     private const string InsertPause = """
-        INSERT INTO pauses (program_id, paused_by, paused_at, reason) VALUES (@ProgramId, @PausedBy, @PausedAt, @Reason) RETURNING id
+        INSERT INTO pauses (program_id, paused_by, paused_by_subject_id, paused_at, reason)
+        VALUES (@ProgramId, @PausedBy, @PausedBySubjectId, @PausedAt, @Reason) RETURNING id
+        """;
+
+    private const string MarkResumed = """
+        UPDATE pauses SET resumed_by = @By, resumed_by_subject_id = @BySubjectId, resumed_at = @Now, resolution = @Resolution
+        WHERE id = @Id AND resumed_at IS NULL
         """;
 
     private const string Touch = "UPDATE programs SET state = @State, updated_at = @Now WHERE id = @Id";
@@ -88,7 +107,10 @@ public sealed class PauseSwitch(ConnectionFactory connections, AuditLog audit, T
         if (chosen.Count > 0)
             await connection.ExecuteAsync($"UPDATE categories SET paused = @Paused WHERE id {connections.Dialect.AnyOf("@Ids")}",
                 new { Paused = true, Ids = connections.Dialect.List(chosen.Select(c => c.Id)) }, transaction);
-        var pauseId = await connection.ExecuteScalarAsync<long>(InsertPause, new { ProgramId = program.Id, PausedBy = actor.Name, PausedAt = now, Reason = text }, transaction);
+        var pauseId = await connection.ExecuteScalarAsync<long>(InsertPause, new
+        {
+            ProgramId = program.Id, PausedBy = actor.Name, PausedBySubjectId = actor.SubjectId, PausedAt = now, Reason = text,
+        }, transaction);
         foreach (var category in chosen)
             await connection.ExecuteAsync("INSERT INTO pause_categories (pause_id, category_id) VALUES (@PauseId, @CategoryId)",
                 new { PauseId = pauseId, CategoryId = category.Id }, transaction);
@@ -99,7 +121,7 @@ public sealed class PauseSwitch(ConnectionFactory connections, AuditLog audit, T
         await transaction.CommitAsync(cancellationToken);
         return new Pause
         {
-            Id = pauseId, ProgramId = program.Id, PausedBy = actor.Name, PausedAt = now, Reason = text,
+            Id = pauseId, ProgramId = program.Id, PausedBy = actor.Name, PausedBySubjectId = actor.SubjectId, PausedAt = now, Reason = text,
             CategoryKeys = chosen.Select(c => c.Key).ToList(),
         };
     }
@@ -119,7 +141,7 @@ public sealed class PauseSwitch(ConnectionFactory connections, AuditLog audit, T
         var pause = pauses.FirstOrDefault(p => p.Id == pauseId) ?? throw new NotFound("There is no such pause in this program.");
         if (!pause.IsActive)
             throw new RuleViolation($"This pause was already resumed by {pause.ResumedBy}.");
-        if (string.Equals(pause.PausedBy, actor.Name, StringComparison.OrdinalIgnoreCase))
+        if (pause.WasPausedBy(actor))
             throw new RuleViolation("You paused this program: a different privacy officer must resume it (two-person rule).");
 
         var now = StoredTime.Normalize(time.GetUtcNow());
@@ -133,9 +155,7 @@ public sealed class PauseSwitch(ConnectionFactory connections, AuditLog audit, T
         if (release.Length > 0)
             await connection.ExecuteAsync($"UPDATE categories SET paused = @Paused WHERE program_id = @ProgramId AND key {connections.Dialect.AnyOf("@Keys")}",
                 new { Paused = false, ProgramId = program.Id, Keys = connections.Dialect.List(release) }, transaction);
-        await connection.ExecuteAsync(
-            "UPDATE pauses SET resumed_by = @By, resumed_at = @Now, resolution = @Resolution WHERE id = @Id AND resumed_at IS NULL",
-            new { Id = pauseId, By = actor.Name, Now = now, Resolution = text }, transaction);
+        await connection.ExecuteAsync(MarkResumed, new { Id = pauseId, By = actor.Name, BySubjectId = actor.SubjectId, Now = now, Resolution = text }, transaction);
         await audit.AppendAsync(connection, transaction, new AuditEntry(actor.Name, actor.Roles, "program.resumed",
             Program: program.Key, Detail: $"pause {pauseId} paused by {pause.PausedBy}: {text}"));
         await transaction.CommitAsync(cancellationToken);

@@ -59,6 +59,31 @@ public sealed record DataRequest
     public bool IsOpen => RequestStatus.IsOpen(Status);
 }
 
+/// <summary>The audit actions of staff reading requests (the decisions name their own).</summary>
+public static class RequestAction
+{
+    public const string QueueViewed = "request.queue.viewed";
+    public const string Viewed = "request.viewed";
+}
+
+/// <summary>What narrows the officers' queue; a null or blank value does not filter.</summary>
+public sealed record RequestQueueFilter(string? Kind = null, bool OpenOnly = true, string? Search = null)
+{
+    public const int MaxSearchLength = 200;
+}
+
+/// <summary>A page of the queue and how many requests match in all.</summary>
+public sealed record RequestQueueResult(IReadOnlyList<DataRequest> Requests, long Total, int Offset)
+{
+    public const int MaxLimit = 200;
+}
+
+/// <summary>
+/// An officer asked to decide on, extend or approve their own request or objection: another officer
+/// must. A refusal of its own kind, so pages and callers can tell it from a broken rule about the request.
+/// </summary>
+public sealed class OwnRequestRefused(string message) : Exception(message);
+
 /// <summary>
 /// Employees' requests (erasure, export, objection) and the privacy officers' queue. A request is due
 /// one month from receipt (GDPR Art. 12(3)); an officer may extend it by up to two further months with
@@ -150,12 +175,87 @@ public sealed class RequestDesk(ConnectionFactory connections, AuditLog audit, T
                ?? throw new NotFound("There is no such request among yours.");
     }
 
-    /// <summary>The officers' queue: every request, open ones first, the most urgent first.</summary>
-    public async Task<IReadOnlyList<DataRequest>> QueueAsync(CancellationToken cancellationToken = default)
+    /// <summary>
+    /// One page of the officers' queue, ordered in SQL: open requests first, the earliest deadline in force
+    /// first (so the most overdue lead), then closed ones, the newest first. Staff reading other people's
+    /// requests is audited: the event (what was asked, how many rows) commits before any row is returned.
+    /// The open-only default can start from <c>ix_requests_status_due (status, due_at)</c>; the deadline in
+    /// force is an expression over two columns, so the matching requests are sorted, not read in index order.
+    /// </summary>
+    public async Task<RequestQueueResult> QueueAsync(RequestQueueFilter filter, int offset, int limit, Actor actor, CancellationToken cancellationToken = default)
     {
+        actor.Require(Roles.PrivacyOfficer, "Only privacy officers work the request queue.");
+        offset = Math.Max(0, offset);
+        limit = Math.Clamp(limit, 1, RequestQueueResult.MaxLimit);
+        if (filter.Search?.Trim().Length > RequestQueueFilter.MaxSearchLength)
+            throw new RuleViolation($"Search for at most {RequestQueueFilter.MaxSearchLength} characters.", "search");
+        var conditions = new List<string>();
+        if (filter.OpenOnly)
+            conditions.Add(QueueIsOpen);
+        if (!string.IsNullOrWhiteSpace(filter.Kind))
+            conditions.Add(QueueKindIs);
+        if (!string.IsNullOrWhiteSpace(filter.Search))
+            conditions.Add(QueueMatches);
+        var where = conditions.Count == 0 ? "" : " WHERE " + string.Join(" AND ", conditions);
+        var parameters = new
+        {
+            Kind = filter.Kind?.Trim(),
+            Pattern = "%" + EscapeLike((filter.Search ?? "").Trim().ToLowerInvariant()) + "%",
+            Offset = offset,
+            Limit = limit,
+        };
+
         await using var connection = await connections.OpenAsync(cancellationToken);
-        var all = await connection.QueryAsync<DataRequest>($"SELECT {Columns} ORDER BY r.received_at DESC LIMIT 5000");
-        return all.OrderBy(r => r.IsOpen ? 0 : 1).ThenBy(r => r.IsOpen ? r.EffectiveDueAt : DateTimeOffset.MaxValue).ThenByDescending(r => r.ReceivedAt).ToList();
+        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
+        var total = await connection.ExecuteScalarAsync<long>(QueueCount + where, parameters, transaction);
+        var rows = (await connection.QueryAsync<DataRequest>(
+            $"SELECT {Columns} WHERE r.id IN ({QueuePage}{where}{QueueByUrgency}{QueueLimit}){QueueByUrgency}", parameters, transaction)).ToList();
+        await audit.AppendAsync(connection, transaction, new AuditEntry(actor.Name, actor.Roles, RequestAction.QueueViewed,
+            Detail: DescribeQueueView(filter, offset, rows.Count, total), RecordCount: rows.Count));
+        await transaction.CommitAsync(cancellationToken);
+        return new RequestQueueResult(rows, total, offset);
+    }
+
+    private const string QueueCount = "SELECT count(*) FROM requests r";
+
+    // The page's ids are chosen from requests alone, so the planner cannot start from the joined
+    // tables and read every request; the page's rows are then fetched by primary key.
+    private const string QueuePage = "SELECT r.id FROM requests r";
+
+    private const string QueueIsOpen = "r.status IN ('received', 'in_progress')";
+
+    private const string QueueKindIs = "r.kind = @Kind";
+
+    private const string QueueMatches = """
+        (lower(r.reference) LIKE @Pattern ESCAPE '\'
+         OR EXISTS (SELECT 1 FROM subjects m WHERE m.id = r.subject_id AND lower(m.email) LIKE @Pattern ESCAPE '\'))
+        """;
+
+    // The second key is null for every closed request, so where each engine sorts nulls does not matter.
+    private const string QueueByUrgency = """
+
+         ORDER BY CASE WHEN r.status IN ('received', 'in_progress') THEN 0 ELSE 1 END,
+                  CASE WHEN r.status IN ('received', 'in_progress') THEN COALESCE(r.extended_due_at, r.due_at) END,
+                  r.received_at DESC, r.id DESC
+        """;
+
+    private const string QueueLimit = " LIMIT @Limit OFFSET @Offset";
+
+    /// <summary>
+    /// One request, as an officer opens it to decide on it; the read is audited against the person it
+    /// belongs to (they see it under "Who accessed my data") before the request is returned.
+    /// </summary>
+    public async Task<DataRequest> OpenAsync(string reference, Actor actor, CancellationToken cancellationToken = default)
+    {
+        actor.Require(Roles.PrivacyOfficer, "Only privacy officers open other people's requests.");
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
+        var request = await connection.QuerySingleOrDefaultAsync<DataRequest>($"SELECT {Columns} WHERE r.reference = @Reference", new { Reference = reference }, transaction)
+            ?? throw new NotFound($"There is no request {reference}.");
+        await audit.AppendAsync(connection, transaction, new AuditEntry(actor.Name, actor.Roles, RequestAction.Viewed,
+            SubjectId: request.SubjectId, Program: request.ProgramKey, Detail: request.Reference, RecordCount: 1));
+        await transaction.CommitAsync(cancellationToken);
+        return request;
     }
 
     /// <summary>Extends an open request's deadline to at most three months after receipt, with a reason the employee sees.</summary>
@@ -209,10 +309,27 @@ public sealed class RequestDesk(ConnectionFactory connections, AuditLog audit, T
         await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
         var request = await connection.QuerySingleOrDefaultAsync<DataRequest>($"SELECT {Columns} WHERE r.reference = @Reference", new { Reference = reference }, transaction)
             ?? throw new NotFound($"There is no request {reference}.");
+        // By subject id, not email: an email can change, and an officer signs in as the employee they also are.
+        if (actor.SubjectId is { } self && self == request.SubjectId)
+            throw new OwnRequestRefused(request.Kind == RequestKind.Objection
+                ? "This objection is your own: another privacy officer must decide it."
+                : "This request is your own: another privacy officer must decide on it.");
         var (action, detail) = await decide(connection, transaction, request);
         await audit.AppendAsync(connection, transaction, new AuditEntry(actor.Name, actor.Roles, action, SubjectId: request.SubjectId, Program: request.ProgramKey, Detail: detail));
         await transaction.CommitAsync(cancellationToken);
     }
+
+    private static string DescribeQueueView(RequestQueueFilter filter, int offset, int count, long total)
+    {
+        var shown = count == 0 ? $"no rows of {total}" : $"rows {offset + 1}-{offset + count} of {total}";
+        var scope = filter.OpenOnly ? "open" : "all";
+        var kind = string.IsNullOrWhiteSpace(filter.Kind) ? "" : $", kind {filter.Kind.Trim()}";
+        var search = string.IsNullOrWhiteSpace(filter.Search) ? "" : $", search \"{filter.Search.Trim()}\"";
+        return $"{shown}; {scope} requests{kind}{search}";
+    }
+
+    private static string EscapeLike(string value) =>
+        value.Replace(@"\", @"\\", StringComparison.Ordinal).Replace("%", @"\%", StringComparison.Ordinal).Replace("_", @"\_", StringComparison.Ordinal);
 
     private static string NewReference(string kind)
     {

@@ -176,6 +176,60 @@ public sealed class PauseSwitchTests : DatabaseTests
     }
 
     [Theory, MemberData(nameof(Engines))]
+    public async Task Resume_ByTheOfficerWhoPaused_UnderAChangedEmail_IsRefused_TheRuleComparesSubjects(Engine engine)
+    {
+        await using var db = await StartAsync(engine);
+        var priyaId = await SampleData.SubjectAsync(db, Priya.Name);
+        var pause = await db.Get<PauseSwitch>().PauseAsync("mci", [], "Leak", Priya with { SubjectId = priyaId }, Cancellation);
+        await using (var connection = await db.OpenAsync())
+            await connection.ExecuteAsync("UPDATE subjects SET email = 'priya.sharma@example.com' WHERE id = @priyaId", new { priyaId });
+        var priyaRenamed = new Actor("priya.sharma@example.com", [Roles.PrivacyOfficer, Roles.Employee], priyaId);
+
+        var refused = await Assert.ThrowsAsync<RuleViolation>(() => db.Get<PauseSwitch>().ResumeAsync("mci", pause.Id, "Fixed", priyaRenamed, Cancellation));
+
+        Assert.Contains("different privacy officer", refused.Message);
+        var stored = Assert.Single(await db.Get<PauseSwitch>().HistoryAsync("mci", Cancellation));
+        Assert.Equal(priyaId, stored.PausedBySubjectId);
+        Assert.True(stored.IsActive);
+        Assert.Equal(ProgramState.Paused, (await ProgramAsync(db)).State);
+    }
+
+    [Theory, MemberData(nameof(Engines))]
+    public async Task Resume_ByAnotherOfficersSubject_IsAllowed_AndRecordsTheirSubject(Engine engine)
+    {
+        await using var db = await StartAsync(engine);
+        var priyaId = await SampleData.SubjectAsync(db, Priya.Name);
+        var omarId = await SampleData.SubjectAsync(db, Omar.Name);
+        var pause = await db.Get<PauseSwitch>().PauseAsync("mci", [], "Leak", Priya with { SubjectId = priyaId }, Cancellation);
+
+        await db.Get<PauseSwitch>().ResumeAsync("mci", pause.Id, "Fixed", Omar with { SubjectId = omarId }, Cancellation);
+
+        Assert.Equal(ProgramState.Active, (await ProgramAsync(db)).State);
+        await using var connection = await db.OpenAsync();
+        Assert.Equal(omarId, await connection.ExecuteScalarAsync<long?>("SELECT resumed_by_subject_id FROM pauses WHERE id = @Id", new { pause.Id }));
+    }
+
+    [Theory, MemberData(nameof(Engines))]
+    public async Task Resume_ByAnotherOfficerWhoNowHasThePausersFormerEmail_IsAllowed_TheDatabaseComparesSubjectsToo(Engine engine)
+    {
+        await using var db = await StartAsync(engine);
+        var priyaId = await SampleData.SubjectAsync(db, Priya.Name);
+        var successorId = await SampleData.SubjectAsync(db, "successor@example.com");
+        var pause = await db.Get<PauseSwitch>().PauseAsync("mci", [], "Leak", Priya with { SubjectId = priyaId }, Cancellation);
+        await using (var connection = await db.OpenAsync())
+            await connection.ExecuteAsync("""
+                UPDATE subjects SET email = 'priya.left@example.com' WHERE id = @priyaId;
+                UPDATE subjects SET email = 'priya@example.com' WHERE id = @successorId;
+                """, new { priyaId, successorId });
+        var successor = new Actor(Priya.Name, [Roles.PrivacyOfficer, Roles.Employee], successorId);
+
+        await db.Get<PauseSwitch>().ResumeAsync("mci", pause.Id, "Reviewed by the new officer", successor, Cancellation);
+
+        Assert.Equal(ProgramState.Active, (await ProgramAsync(db)).State);
+        Assert.False(Assert.Single(await db.Get<PauseSwitch>().HistoryAsync("mci", Cancellation)).IsActive);
+    }
+
+    [Theory, MemberData(nameof(Engines))]
     public async Task Resume_ByASecondOfficerWithAResolution_RestoresActiveAndRecordsIt(Engine engine)
     {
         await using var db = await StartAsync(engine);

@@ -93,9 +93,10 @@ public sealed class RequestDeskTests : DatabaseTests
         var newer = await desk.SubmitAsync(bob, RequestKind.Erasure, null, null, Employee(bob), Cancellation);
         await desk.ExtendAsync(older.Reference, older.ReceivedAt.AddMonths(2), "volume", Priya, Cancellation);
 
-        var queue = await desk.QueueAsync(Cancellation);
+        var queue = await desk.QueueAsync(new RequestQueueFilter(), 0, 50, Priya, Cancellation);
 
-        Assert.Equal([newer.Reference, older.Reference], queue.Select(r => r.Reference));
+        Assert.Equal([newer.Reference, older.Reference], queue.Requests.Select(r => r.Reference));
+        Assert.Equal(2, queue.Total);
     }
 
     [Theory, MemberData(nameof(Engines))]

@@ -1,8 +1,11 @@
 using System.Net;
+using AngleSharp.Dom;
 using AngleSharp.Html.Parser;
 using Dapper;
 using GovernancePortal.Access;
+using GovernancePortal.Audit;
 using GovernancePortal.Requests;
+using GovernancePortal.Testing;
 using GovernancePortal.Web.Tests.Hosting;
 
 namespace GovernancePortal.Web.Tests.Requests;
@@ -96,6 +99,80 @@ public sealed class RequestQueuePageTests(PortalFactory portal) : IClassFixture<
         }
     }
 
+    [Fact]
+    public async Task RequestQueue_Opening_WritesOneAuditEvent_WithTheOfficerAndTheNumberOfRowsShown()
+    {
+        await FileAsync(Alice, RequestKind.Erasure, "endpoint-security", null);
+        using var priya = await portal.SignedInAsAsync(Priya.Name);
+        var before = await QueueViewsAsync(portal.Database);
+
+        var document = await priya.GetDocumentAsync(Path);
+
+        var rows = document.QuerySelectorAll("tbody tr").Length;
+        var views = await QueueViewsAsync(portal.Database);
+        var viewed = Assert.Single(views.Skip(before.Count));
+        Assert.Equal((Priya.Name, "Employee,PrivacyOfficer", (long?)rows), (viewed.Actor, viewed.ActorRoles, viewed.RecordCount));
+        Assert.StartsWith($"rows 1-{rows} of ", viewed.Detail);
+        Assert.DoesNotContain(Alice, viewed.Detail);
+        Assert.Contains($"Showing 1–{rows} of", document.QuerySelector("[data-testid=queue-range]")?.TextContent);
+    }
+
+    [Fact]
+    public async Task RequestQueue_TheOfficersOwnRequest_SaysAnotherOfficerDecidesIt_AndOffersNoAction()
+    {
+        var priyas = await FileAsync(Priya.Name, RequestKind.Export, "endpoint-security", null);
+        var alices = await FileAsync(Alice, RequestKind.Export, "endpoint-security", null);
+        using var priya = await portal.SignedInAsAsync(Priya.Name);
+        using var omar = await portal.SignedInAsAsync("omar@example.com");
+
+        var forPriya = await priya.GetDocumentAsync(Path);
+        var forOmar = await omar.GetDocumentAsync(Path);
+
+        var own = Row(forPriya, priyas.Reference);
+        Assert.Contains("another privacy officer decides it", own.QuerySelector("[data-testid=own-request]")?.TextContent);
+        Assert.Empty(own.QuerySelectorAll("button"));
+        Assert.Null(Row(forPriya, alices.Reference).QuerySelector("[data-testid=own-request]"));
+        Assert.Contains("Extend", Row(forPriya, alices.Reference).QuerySelector("button")?.TextContent);
+        Assert.Contains("Extend", Row(forOmar, priyas.Reference).QuerySelector("button")?.TextContent);
+    }
+
+    public static TheoryData<Engine> Engines => TestDatabase.Engines;
+
+    [Theory, MemberData(nameof(Engines))]
+    public async Task RequestQueue_Of6000Requests_ShowsTheMostOverdueFirst_AndTheTotal(Engine engine)
+    {
+        await using var fresh = PortalFactory.For(engine);
+        await fresh.InitializeAsync();
+        const int filed = 6_000;
+        var now = DateTimeOffset.UtcNow;
+        await using (var connection = await fresh.Database.OpenAsync())
+        {
+            var alice = await connection.ExecuteScalarAsync<long>("SELECT id FROM subjects WHERE email = @Alice", new { Alice });
+            var open = await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM requests WHERE status IN ('received', 'in_progress')");
+            Assert.Equal(0, open);
+            await using var transaction = await connection.BeginTransactionAsync(Cancellation);
+            await connection.ExecuteAsync("""
+                INSERT INTO requests (reference, subject_id, kind, status, received_at, due_at)
+                VALUES (@Reference, @SubjectId, 'erasure', 'received', @ReceivedAt, @DueAt)
+                """, Enumerable.Range(0, filed).Select(i => new
+                {
+                    Reference = $"ERA-Q{i:D6}",
+                    SubjectId = alice,
+                    ReceivedAt = now.AddHours(i - filed),
+                    DueAt = now.AddHours(i - filed).AddMonths(1),
+                }), transaction);
+            await transaction.CommitAsync(Cancellation);
+        }
+        using var priya = await fresh.SignedInAsAsync(Priya.Name);
+
+        var document = await priya.GetDocumentAsync(Path);
+
+        var references = document.QuerySelectorAll("tbody tr td[data-label=Request] code").Select(code => code.TextContent.Trim()).ToList();
+        Assert.Equal(Enumerable.Range(0, 50).Select(i => $"ERA-Q{i:D6}"), references);
+        Assert.Contains("overdue", Row(document, "ERA-Q000000").QuerySelector("td[data-label='Days left']")?.TextContent);
+        Assert.Contains("Showing 1–50 of 6,000 open requests", document.QuerySelector("[data-testid=queue-range]")?.TextContent);
+    }
+
     private async Task<DataRequest> FileAsync(string email, string kind, string? programKey, string? categoryKey)
     {
         await using var connection = await portal.Database.OpenAsync();
@@ -115,6 +192,15 @@ public sealed class RequestQueuePageTests(PortalFactory portal) : IClassFixture<
                 row.QuerySelector("td[data-label=Due]")?.TextContent.Trim() ?? "",
                 row.QuerySelector("td[data-label='Days left']")?.TextContent.Trim() ?? ""))
             .ToList();
+    }
+
+    private static IElement Row(IDocument document, string reference) =>
+        document.QuerySelectorAll("tbody tr").Single(row => row.QuerySelector("td[data-label=Request] code")?.TextContent.Trim() == reference);
+
+    private static async Task<IReadOnlyList<AuditEvent>> QueueViewsAsync(TestDatabase database)
+    {
+        await using var connection = await database.OpenAsync();
+        return (await AuditLog.ReadAsync(connection, 1, long.MaxValue)).Where(e => e.Action == RequestAction.QueueViewed).ToList();
     }
 
     private sealed record QueueRow(string Reference, string Employee, string Due, string DaysLeft);
