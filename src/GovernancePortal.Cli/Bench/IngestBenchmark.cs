@@ -38,6 +38,9 @@ internal static class IngestBenchmark
             builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
             {
                 ["Demo:Seed"] = "false",
+                // A throwaway portal on loopback; nobody signs in, but a portal without any sign-in refuses to start.
+                ["Authentication:DevSignIn:Enabled"] = "true",
+                ["Logging:LogLevel:GovernancePortal.Web"] = "Error",
                 ["Collection:RateLimit:RequestsPerSecond"] = "100000",
                 ["Collection:RateLimit:Burst"] = "100000",
                 ["Logging:LogLevel:Default"] = "Warning",

@@ -50,11 +50,49 @@ public sealed partial class StartupGuardTests : IDisposable
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
             ["Database__Provider"] = "Postgres",
             ["ConnectionStrings__Portal"] = $"Host=127.0.0.1;Port=1;Database=x;Username=u;Password={password};Timeout=3",
+            ["Authentication__DevSignIn__Enabled"] = "true",
         });
 
         Assert.Contains("is not available", line);
         Assert.Contains("127.0.0.1:1", line);
         Assert.DoesNotContain(password, output);
+    }
+
+    [Fact]
+    public async Task Production_WithDeveloperSignInEnabled_ExitsWithOneLineNamingTheSetting()
+    {
+        var (line, _) = await RunToProblemAsync(new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["Authentication__Oidc__Authority"] = "https://idp.example.test/",
+            ["Authentication__Oidc__ClientId"] = "governance-portal",
+            ["Authentication__Oidc__ClientSecret"] = "not-used",
+            ["Encryption__MasterKey"] = Convert.ToBase64String(new byte[32]),
+            ["Authentication__DevSignIn__Enabled"] = "true",
+        });
+
+        Assert.Contains("Authentication:DevSignIn:Enabled may be true only in Development", line);
+    }
+
+    [Fact]
+    public async Task Development_OnPostgresWithoutOidcOrDeveloperSignIn_ExitsSayingNobodyCouldSignIn()
+    {
+        var (line, _) = await RunToProblemAsync(new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["Database__Provider"] = "Postgres",
+            ["ConnectionStrings__Portal"] = "Host=127.0.0.1;Port=1;Database=x;Username=u;Password=p;Timeout=3",
+        });
+
+        Assert.Contains("Nobody could sign in", line);
+    }
+
+    [Fact]
+    public async Task Development_EmbeddedDefault_SaysDeveloperSignInIsOn()
+    {
+        await using var portal = await PortalProcess.StartServingAsync(PortalProcess.BuiltWebDll, _dataFolder.Path, ExitWithin, TestContext.Current.CancellationToken);
+
+        Assert.Contains("Developer sign-in is ON at /account/dev-sign-in", portal.Transcript);
     }
 
     public void Dispose() => _dataFolder.Dispose();

@@ -47,6 +47,9 @@ public static class AuthenticationSetup
         var roleMap = RoleMap.FromConfiguration(configuration);
         builder.Services.AddSingleton(roleMap);
         var useOidc = OidcConfigured(configuration);
+        if (!useOidc && !DevSignInEnabled(builder.Environment, configuration))
+            throw new ConfigurationProblem(
+                "Nobody could sign in: set Authentication:Oidc:Authority, or in Development Authentication:DevSignIn:Enabled=true.");
         var sessions = SessionSettings.FromConfiguration(configuration);
         builder.Services.AddSingleton(sessions);
         builder.Services.AddSingleton<DatabaseTicketStore>();
