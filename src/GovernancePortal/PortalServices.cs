@@ -32,11 +32,12 @@ public static class PortalServices
         services.AddSingleton<AuditLog>();
         services.AddSingleton<SubjectDirectory>();
         services.AddSingleton<SessionStore>();
-        services.AddSingleton<ProgramRegister>();
+        services.AddSingleton<ProgramQueries>();
         services.AddSingleton<MyDataSummary>();
         services.AddSingleton<MyRecords>();
         services.AddSingleton<RequestDesk>();
         services.AddSingleton<Revocations>();
+        services.AddSingleton<Withdrawals>();
         services.AddSingleton<SubjectExport>();
         services.AddSingleton<ProgramEditor>();
         services.AddSingleton<PauseSwitch>();

@@ -48,7 +48,7 @@ public sealed class GpCommandTests : DatabaseTests
         var alice = await services.GetRequiredService<SubjectDirectory>().FindByExternalIdAsync(DemoData.FindUser("alice@example.com")!.ExternalId, Cancellation);
         var payloads = new List<string?>();
         await using var connection = await services.GetRequiredService<ConnectionFactory>().OpenAsync(Cancellation);
-        foreach (var program in await services.GetRequiredService<ProgramRegister>().ListAsync(Cancellation))
+        foreach (var program in await services.GetRequiredService<ProgramQueries>().ListAsync(Cancellation))
             payloads.AddRange((await services.GetRequiredService<RecordStore>().NewestForSubjectAsync(connection, alice!.Id, program.Id, 100_000)).Select(r => r.Payload));
         return payloads;
     }

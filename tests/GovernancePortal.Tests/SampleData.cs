@@ -51,10 +51,9 @@ public static class SampleData
 
     public static async Task AddRecordsAsync(TestDatabase db, params NewRecord[] records)
     {
-        await using var connection = await db.OpenAsync();
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection);
-        await db.Get<RecordStore>().AddAsync(connection, transaction, records);
-        await transaction.CommitAsync();
+        await using var scope = await db.Get<ConnectionFactory>().BeginWriteAsync();
+        await db.Get<RecordStore>().AddAsync(scope, records);
+        await scope.CommitAsync();
     }
 
     public static Task<IReadOnlyList<OpenedRecord>> NewestAsync(TestDatabase db, long subjectId, long programId, int limit = 1000) =>
@@ -69,10 +68,9 @@ public static class SampleData
 
     public static async Task<int> DestroyKeysAsync(TestDatabase db, long subjectId, long programId, long? categoryId)
     {
-        await using var connection = await db.OpenAsync();
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection);
-        var destroyed = await db.Get<DataKeyStore>().DestroyAsync(connection, transaction, subjectId, programId, categoryId);
-        await transaction.CommitAsync();
+        await using var scope = await db.Get<ConnectionFactory>().BeginWriteAsync();
+        var destroyed = await db.Get<DataKeyStore>().DestroyAsync(scope, subjectId, programId, categoryId);
+        await scope.CommitAsync();
         return destroyed;
     }
 }

@@ -135,10 +135,12 @@ internal static class IngestBenchmark
             programId = await connection.ExecuteScalarAsync<long>("SELECT id FROM programs WHERE key = 'bench'");
             categoryIds = (await connection.QueryAsync<long>("SELECT id FROM categories WHERE program_id = @programId ORDER BY id", new { programId })).ToArray();
             subjectIds = (await connection.QueryAsync<long>("SELECT id FROM subjects WHERE email LIKE '%@bench.example' ORDER BY id")).ToArray();
-            await using var transaction = await ConnectionFactory.BeginWriteAsync(connection);
-            scopeKeys = await keys.GetOrCreateManyAsync(connection, transaction,
+        }
+        await using (var unitOfWork = await connections.BeginWriteAsync())
+        {
+            scopeKeys = await keys.GetOrCreateManyAsync(unitOfWork,
                 subjectIds.SelectMany(s => categoryIds.Select(c => new DataKeyScope(s, programId, c))).ToList());
-            await transaction.CommitAsync();
+            await unitOfWork.CommitAsync();
         }
 
         var receivedAt = StoredTime.Normalize(DateTimeOffset.UtcNow);

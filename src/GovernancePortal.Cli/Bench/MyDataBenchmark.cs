@@ -141,7 +141,7 @@ internal static class MyDataBenchmark
         var program = await editor.RegisterAsync(new ProgramDraft(ProgramKey, "Benchmark program", "Measures the employee's own views.", "Portal team", LegalBasis.Consent), actor);
         foreach (var category in Categories)
             await editor.AddCategoryAsync(ProgramKey, new CategoryDraft(category, category, "", "medium", 365), actor);
-        program = (await services.GetRequiredService<ProgramRegister>().GetAsync(ProgramKey))!;
+        program = (await services.GetRequiredService<ProgramQueries>().GetAsync(ProgramKey))!;
         var categoryIds = program.Categories.Select(c => c.Id).ToArray();
 
         long me;
@@ -149,10 +149,11 @@ internal static class MyDataBenchmark
         Dictionary<long, DataKey> myKeys;
         Dictionary<(long Subject, long Category), long> otherKeys;
         List<string> indexes;
-        await using (var connection = await connections.OpenAsync())
+        await using (var unitOfWork = await connections.BeginWriteAsync())
         {
             var now = DateTimeOffset.UtcNow;
-            await using var transaction = await ConnectionFactory.BeginWriteAsync(connection);
+            var connection = unitOfWork.Connection;
+            var transaction = unitOfWork.Transaction;
             me = await connection.ExecuteScalarAsync<long>(
                 "INSERT INTO subjects (email, display_name, created_at) VALUES ('me@bench.example', 'Me', @now) RETURNING id", new { now }, transaction);
             others = new long[OtherSubjects];
@@ -160,7 +161,7 @@ internal static class MyDataBenchmark
                 others[i] = await connection.ExecuteScalarAsync<long>(
                     "INSERT INTO subjects (email, display_name, created_at) VALUES (@email, @email, @now) RETURNING id", new { email = $"other{i}@bench.example", now }, transaction);
             var keys = services.GetRequiredService<DataKeyStore>();
-            myKeys = (await keys.GetOrCreateManyAsync(connection, transaction, categoryIds.Select(c => new DataKeyScope(me, program.Id, c)).ToList()))
+            myKeys = (await keys.GetOrCreateManyAsync(unitOfWork, categoryIds.Select(c => new DataKeyScope(me, program.Id, c)).ToList()))
                 .Values.ToDictionary(key => key.Scope.CategoryId);
             // The others' payloads are never opened here: their keys only need to exist, not to be real.
             var dummyKey = RandomNumberGenerator.GetBytes(60);
@@ -176,7 +177,7 @@ internal static class MyDataBenchmark
                 : (await connection.QueryAsync<string>("SELECT indexdef FROM pg_indexes WHERE tablename = 'records' AND indexname <> 'records_pkey'", transaction: transaction)).ToList();
             foreach (var index in indexes)
                 await connection.ExecuteAsync($"DROP INDEX {IndexName(index)}", transaction: transaction);
-            await transaction.CommitAsync();
+            await unitOfWork.CommitAsync();
         }
 
         // One producer seals batches while the writers insert them: both cores busy, the database never waiting for data.

@@ -1,6 +1,6 @@
 using System.Data.Common;
-using System.Text.RegularExpressions;
 using Dapper;
+using GovernancePortal.Audit;
 using GovernancePortal.Data;
 
 namespace GovernancePortal.Access;
@@ -18,7 +18,7 @@ public sealed record AccessFilter(string? Program = null, string? Action = null,
 }
 
 /// <summary>One audit event about a person, written by someone else.</summary>
-public sealed partial record AccessEvent
+public sealed record AccessEvent
 {
     public long Seq { get; init; }
     public DateTimeOffset OccurredAt { get; init; }
@@ -34,21 +34,11 @@ public sealed partial record AccessEvent
     public IReadOnlyList<string> Roles =>
         ActorRoles.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    /// <summary>The categories a read names in its detail ("categories: keystrokes, transcriptions; grant 7").</summary>
-    public IReadOnlyList<string> Categories =>
-        Detail is not null && CategoriesPattern().Match(Detail) is { Success: true } match
-            ? match.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            : [];
+    /// <summary>The categories a read names in its detail (<see cref="RecordAccessDetail"/>).</summary>
+    public IReadOnlyList<string> Categories => RecordAccessDetail.Read(Detail).Categories;
 
-    /// <summary>The grant a read was made under, as its detail names it ("grant 7").</summary>
-    public long? GrantId =>
-        Detail is not null && GrantPattern().Match(Detail) is { Success: true } match && long.TryParse(match.Groups[1].ValueSpan, out var id) ? id : null;
-
-    [GeneratedRegex(@"(?:^|;)\s*categories:\s*([^;]*)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex CategoriesPattern();
-
-    [GeneratedRegex(@"\bgrant\s+#?(\d+)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex GrantPattern();
+    /// <summary>The grant a read was made under, as its detail names it.</summary>
+    public long? GrantId => RecordAccessDetail.Read(Detail).GrantId;
 }
 
 /// <summary>A page of a person's access history, newest first, and how many events match in all.</summary>

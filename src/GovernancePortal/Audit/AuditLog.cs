@@ -5,7 +5,7 @@ using GovernancePortal.Data;
 namespace GovernancePortal.Audit;
 
 /// <summary>Appends hash-chained events. Call inside the unit of work whose action it records.</summary>
-public sealed class AuditLog(SqlDialect dialect, TimeProvider time)
+public sealed class AuditLog(TimeProvider time)
 {
     private const string Head = "SELECT seq AS Seq, hash AS Hash FROM audit_events ORDER BY seq DESC LIMIT 1";
 
@@ -24,13 +24,13 @@ public sealed class AuditLog(SqlDialect dialect, TimeProvider time)
         """;
 
     /// <summary>
-    /// The chain lock is held until <paramref name="transaction"/> ends, so seq has no gaps and each
+    /// The chain lock is held until <paramref name="scope"/> ends, so seq has no gaps and each
     /// event's prevHash is its predecessor's hash even with writers on several nodes.
     /// </summary>
-    public async Task<AuditEvent> AppendAsync(DbConnection connection, DbTransaction transaction, AuditEntry entry)
+    public async Task<AuditEvent> AppendAsync(WriteScope scope, AuditEntry entry)
     {
-        await dialect.LockAsync(connection, transaction, LockName.AuditChain);
-        var head = await connection.QuerySingleOrDefaultAsync<ChainHead>(Head, transaction: transaction);
+        await scope.Dialect.LockAsync(scope.Connection, scope.Transaction, LockName.AuditChain);
+        var head = await scope.QuerySingleOrDefaultAsync<ChainHead>(Head);
         var stored = new AuditEvent
         {
             Seq = (head?.Seq ?? 0) + 1,
@@ -46,7 +46,7 @@ public sealed class AuditLog(SqlDialect dialect, TimeProvider time)
             PrevHash = head?.Hash ?? AuditChain.GenesisHash,
         };
         stored = stored with { Hash = AuditChain.ComputeHash(stored) };
-        await connection.ExecuteAsync(Insert, stored, transaction);
+        await scope.ExecuteAsync(Insert, stored);
         return stored;
     }
 

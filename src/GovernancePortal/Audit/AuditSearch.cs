@@ -24,8 +24,6 @@ public sealed record AuditSearchPage(IReadOnlyList<AuditEvent> Events, long Tota
 /// </summary>
 public sealed class AuditSearch(ConnectionFactory connections, AuditLog audit)
 {
-    public const string SearchedAction = "audit.searched";
-
     private const string Events = """
         SELECT seq AS Seq, occurred_at AS OccurredAt, actor AS Actor, actor_roles AS ActorRoles, action AS Action,
                subject_id AS SubjectId, program AS Program, purpose AS Purpose, detail AS Detail,
@@ -70,13 +68,12 @@ public sealed class AuditSearch(ConnectionFactory connections, AuditLog audit)
             Limit = limit,
         };
 
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
-        var total = await connection.ExecuteScalarAsync<long>(Count + where, parameters, transaction);
-        var events = (await connection.QueryAsync<AuditEvent>(Events + where + NewestFirst, parameters, transaction)).ToList();
-        await audit.AppendAsync(connection, transaction, new AuditEntry(actor.Name, actor.Roles, SearchedAction,
+        await using var scope = await connections.BeginWriteAsync(cancellationToken);
+        var total = await scope.ExecuteScalarAsync<long>(Count + where, parameters);
+        var events = (await scope.QueryAsync<AuditEvent>(Events + where + NewestFirst, parameters)).ToList();
+        await audit.AppendAsync(scope, new AuditEntry(actor.Name, actor.Roles, AuditActions.AuditSearched,
             Detail: Describe(query, offset, events.Count, total), RecordCount: events.Count));
-        await transaction.CommitAsync(cancellationToken);
+        await scope.CommitAsync();
         return new AuditSearchPage(events, total, offset);
     }
 

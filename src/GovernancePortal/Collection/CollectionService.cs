@@ -18,7 +18,7 @@ public sealed record CollectStatus(string Program, string State, IReadOnlyList<s
 /// has committed is never followed by an accepted record in its scope, on any node.
 /// </summary>
 public sealed class CollectionService(
-    ConnectionFactory connections, SubjectDirectory subjects, RecordStore records, CollectorRegistry collectors, TimeProvider time)
+    ConnectionFactory connections, ProgramQueries programs, SubjectDirectory subjects, RecordStore records, CollectorRegistry collectors, TimeProvider time)
 {
     /// <summary>How far in the future a captured time may be (clock skew of collectors' machines).</summary>
     public static readonly TimeSpan FutureTolerance = TimeSpan.FromMinutes(5);
@@ -41,11 +41,6 @@ public sealed class CollectionService(
     private const string ExpiredAnswers = "DELETE FROM collect_requests WHERE created_at <= @Since";
 
     private const string LiveCollector = "SELECT id FROM collectors WHERE id = @Id AND revoked_at IS NULL";
-
-    private const string CategoriesOf = """
-        SELECT id AS Id, key AS Key, paused AS Paused, retired_at AS RetiredAt
-        FROM categories WHERE program_id = @ProgramId
-        """;
 
     private const string RevocationColumns = """
         SELECT subject_id AS SubjectId, category_id AS CategoryId, created_at AS CreatedAt, withdrawn_at AS WithdrawnAt
@@ -76,10 +71,9 @@ public sealed class CollectionService(
     /// <summary>Deletes the answers kept for idempotency keys older than 24 hours; returns how many. Safe to run at any time, on any node.</summary>
     public async Task<int> PurgeExpiredAnswersAsync(CancellationToken cancellationToken = default)
     {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
-        var purged = await connection.ExecuteAsync(ExpiredAnswers, new { Since = StoredTime.Normalize(time.GetUtcNow()) - IdempotencyWindow }, transaction);
-        await transaction.CommitAsync(cancellationToken);
+        await using var scope = await connections.BeginWriteAsync(cancellationToken);
+        var purged = await scope.ExecuteAsync(ExpiredAnswers, new { Since = StoredTime.Normalize(time.GetUtcNow()) - IdempotencyWindow });
+        await scope.CommitAsync();
         return purged;
     }
 
@@ -99,9 +93,8 @@ public sealed class CollectionService(
     /// <summary>The write transaction; its connection is closed before anything else writes (SQLite has one writer).</summary>
     private async Task<(CollectResult Result, int Stored)> StoreAsync(CollectorIdentity collector, CollectBatch batch, string? idempotencyKey, CancellationToken cancellationToken)
     {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
-        var dialect = connections.Dialect;
+        await using var scope = await connections.BeginWriteAsync(cancellationToken);
+        var dialect = scope.Dialect;
 
         // The state checks must stay inside this transaction, under these locks: that is what makes a
         // pause or a revocation linearizable. A collector's revocation locks its row FOR UPDATE, which
@@ -109,23 +102,21 @@ public sealed class CollectionService(
         // row after every batch, and queue the collector's batches behind each other). Pauses update the
         // program row (FOR SHARE conflicts with them); a subject's revocations lock the subject row (FOR
         // SHARE below conflicts with that).
-        var live = await connection.QuerySingleOrDefaultAsync<long?>(
-            $"{LiveCollector} {(dialect.Provider == DatabaseProvider.Postgres ? "FOR KEY SHARE" : "")}", new { Id = collector.CollectorId }, transaction);
+        var live = await scope.QuerySingleOrDefaultAsync<long?>(
+            $"{LiveCollector} {(dialect.Provider == DatabaseProvider.Postgres ? "FOR KEY SHARE" : "")}", new { Id = collector.CollectorId });
         if (live is null)
             throw new CollectProblem(401, "Collector revoked", "This collector's token was revoked; nothing was stored.");
-        var program = await connection.QuerySingleAsync<ProgramRow>(
-            $"SELECT id AS Id, key AS Key, state AS State, created_at AS CreatedAt FROM programs WHERE id = @Id {dialect.ForShare}",
-            new { Id = collector.ProgramId }, transaction);
+        var program = await programs.GetAsync(scope, collector.ProgramId, RowLock.Share)
+            ?? throw new InvalidOperationException("A collector's program is never deleted.");
         if (program.State == ProgramState.Paused)
             throw new CollectProblem(423, "Program paused", $"The program '{program.Key}' is paused; nothing was stored. GET /api/v1/collect/status tells when it resumes.");
         if (program.State == ProgramState.Retired)
             throw new CollectProblem(423, "Program retired", $"The program '{program.Key}' is retired and no longer collects; nothing was stored.");
 
-        var categories = (await connection.QueryAsync<CategoryRow>(CategoriesOf, new { ProgramId = program.Id }, transaction))
-            .ToDictionary(c => c.Key, StringComparer.Ordinal);
+        var categories = program.Categories.ToDictionary(c => c.Key, StringComparer.Ordinal);
         var now = StoredTime.Normalize(time.GetUtcNow());
         var rejected = new List<Rejection>(batch.Rejected);
-        var candidates = new List<(IncomingRecord Record, CategoryRow Category)>(batch.Records.Count);
+        var candidates = new List<(IncomingRecord Record, DataCategory Category)>(batch.Records.Count);
         foreach (var record in batch.Records)
         {
             if (!categories.TryGetValue(record.Category, out var category) || category.RetiredAt is not null)
@@ -141,12 +132,12 @@ public sealed class CollectionService(
         var accepted = new List<NewRecord>(candidates.Count);
         if (candidates.Count > 0)
         {
-            var subjectIds = await subjects.EnsureByReferencesAsync(connection, transaction, candidates.Select(c => c.Record.Subject));
+            var subjectIds = await subjects.EnsureByReferencesAsync(scope, candidates.Select(c => c.Record.Subject));
             var ids = subjectIds.Values.Distinct().ToArray();
             if (dialect.ForShare.Length > 0)
-                await connection.ExecuteAsync($"SELECT id FROM subjects WHERE id {dialect.AnyOf("@Ids")} {dialect.ForShare}", new { Ids = dialect.List(ids) }, transaction);
-            var revoked = (await connection.QueryAsync<RevocationRow>(
-                $"{RevocationColumns} WHERE program_id = @ProgramId AND subject_id {dialect.AnyOf("@SubjectIds")}", new { ProgramId = program.Id, SubjectIds = dialect.List(ids) }, transaction))
+                await scope.ExecuteAsync($"SELECT id FROM subjects WHERE id {dialect.AnyOf("@Ids")} {dialect.ForShare}", new { Ids = dialect.List(ids) });
+            var revoked = (await scope.QueryAsync<RevocationRow>(
+                $"{RevocationColumns} WHERE program_id = @ProgramId AND subject_id {dialect.AnyOf("@SubjectIds")}", new { ProgramId = program.Id, SubjectIds = dialect.List(ids) }))
                 .ToLookup(r => r.SubjectId);
             foreach (var (record, category) in candidates)
             {
@@ -157,13 +148,13 @@ public sealed class CollectionService(
                     accepted.Add(new NewRecord(program.Id, category.Id, subjectId, record.CapturedAt, record.PayloadJson, collector.CollectorId));
             }
             if (accepted.Count > 0)
-                await records.AddAsync(connection, transaction, accepted, cancellationToken);
+                await records.AddAsync(scope, accepted);
         }
 
         var result = new CollectResult(accepted.Count, rejected.OrderBy(r => r.Index).ToList());
         if (idempotencyKey is not null)
         {
-            var remembered = await connection.ExecuteAsync(RememberAnswer, new
+            var remembered = await scope.ExecuteAsync(RememberAnswer, new
             {
                 collector.CollectorId,
                 Key = idempotencyKey,
@@ -171,24 +162,23 @@ public sealed class CollectionService(
                 Since = now - IdempotencyWindow,
                 Response = JsonSerializer.Serialize(result),
                 batch.BodySha256,
-            }, transaction);
+            });
             if (remembered == 0)
             {
                 // A concurrent request with the same key committed first: its answer stands, this one stores nothing.
-                await transaction.RollbackAsync(cancellationToken);
+                await scope.RollbackAsync();
                 return (await PreviousAnswerAsync(collector, idempotencyKey, batch.BodySha256, cancellationToken) ?? result, 0);
             }
         }
-        await transaction.CommitAsync(cancellationToken);
+        await scope.CommitAsync();
         return (result, accepted.Count);
     }
 
     public async Task<CollectStatus> StatusAsync(CollectorIdentity collector, CancellationToken cancellationToken = default)
     {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        var program = await connection.QuerySingleAsync<ProgramRow>(
-            "SELECT id AS Id, key AS Key, state AS State, created_at AS CreatedAt FROM programs WHERE id = @Id", new { Id = collector.ProgramId });
-        var paused = (await connection.QueryAsync<CategoryRow>(CategoriesOf, new { ProgramId = program.Id }))
+        var program = await programs.GetAsync(collector.ProgramId, cancellationToken)
+            ?? throw new InvalidOperationException("A collector's program is never deleted.");
+        var paused = program.Categories
             .Where(c => c.Paused && c.RetiredAt is null).Select(c => c.Key).Order(StringComparer.Ordinal).ToList();
         return new CollectStatus(program.Key, program.State, paused);
     }
@@ -197,22 +187,6 @@ public sealed class CollectionService(
     {
         public string Response { get; init; } = "";
         public byte[]? BodySha256 { get; init; }
-    }
-
-    private sealed record ProgramRow
-    {
-        public long Id { get; init; }
-        public string Key { get; init; } = "";
-        public string State { get; init; } = "";
-        public DateTimeOffset CreatedAt { get; init; }
-    }
-
-    private sealed record CategoryRow
-    {
-        public long Id { get; init; }
-        public string Key { get; init; } = "";
-        public bool Paused { get; init; }
-        public DateTimeOffset? RetiredAt { get; init; }
     }
 
     private sealed record RevocationRow

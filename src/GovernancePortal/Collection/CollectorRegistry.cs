@@ -67,24 +67,23 @@ public sealed class CollectorRegistry(ConnectionFactory connections, AuditLog au
             throw new RuleViolation($"A collector's name has at most {MaxNameLength} characters.", "name");
 
         var token = CollectorTokens.Generate();
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
-        var program = await connection.QuerySingleOrDefaultAsync<ProgramRef>(ProgramByKey, new { Key = programKey }, transaction)
+        await using var scope = await connections.BeginWriteAsync(cancellationToken);
+        var program = await scope.QuerySingleOrDefaultAsync<ProgramRef>(ProgramByKey, new { Key = programKey })
             ?? throw new NotFound($"There is no program '{programKey}'.");
         if (program.State == ProgramState.Retired)
             throw new RuleViolation("The program is retired; it cannot have new collectors.");
-        var id = await connection.ExecuteScalarAsync<long>(Insert, new
+        var id = await scope.ExecuteScalarAsync<long>(Insert, new
         {
             ProgramId = program.Id,
             Name = trimmed,
             TokenHash = CollectorTokens.Hash(token),
             CreatedBy = actor.Name,
             CreatedAt = StoredTime.Normalize(time.GetUtcNow()),
-        }, transaction);
-        await audit.AppendAsync(connection, transaction, new AuditEntry(actor.Name, actor.Roles, "collector.created",
+        });
+        await audit.AppendAsync(scope, new AuditEntry(actor.Name, actor.Roles, "collector.created",
             Program: program.Key, Detail: $"collector {id} \"{trimmed}\""));
-        var collector = await connection.QuerySingleAsync<Collector>(ById, new { Id = id }, transaction);
-        await transaction.CommitAsync(cancellationToken);
+        var collector = await scope.QuerySingleAsync<Collector>(ById, new { Id = id });
+        await scope.CommitAsync();
         return (collector, token);
     }
 
@@ -101,20 +100,19 @@ public sealed class CollectorRegistry(ConnectionFactory connections, AuditLog au
     public async Task RevokeAsync(string programKey, long collectorId, Actor actor, CancellationToken cancellationToken = default)
     {
         actor.Require(Roles.PrivacyOfficer, "Only privacy officers create and revoke collectors.");
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
-        var program = await connection.QuerySingleOrDefaultAsync<ProgramRef>(ProgramByKey, new { Key = programKey }, transaction)
+        await using var scope = await connections.BeginWriteAsync(cancellationToken);
+        var program = await scope.QuerySingleOrDefaultAsync<ProgramRef>(ProgramByKey, new { Key = programKey })
             ?? throw new NotFound($"There is no program '{programKey}'.");
-        var collector = await connection.QuerySingleOrDefaultAsync<Collector>($"{ById} {connections.Dialect.ForUpdate}", new { Id = collectorId }, transaction);
+        var collector = await scope.QuerySingleOrDefaultAsync<Collector>($"{ById} {scope.Dialect.ForUpdate}", new { Id = collectorId });
         if (collector is null || collector.ProgramId != program.Id)
             throw new NotFound("There is no such collector in this program.");
         // The time is taken after the row lock: every record this collector stored before the revocation has an earlier received time.
-        var changed = await connection.ExecuteAsync(Revoke, new { Id = collectorId, Now = StoredTime.Normalize(time.GetUtcNow()), By = actor.Name }, transaction);
+        var changed = await scope.ExecuteAsync(Revoke, new { Id = collectorId, Now = StoredTime.Normalize(time.GetUtcNow()), By = actor.Name });
         if (changed == 0)
             return;
-        await audit.AppendAsync(connection, transaction, new AuditEntry(actor.Name, actor.Roles, "collector.revoked",
+        await audit.AppendAsync(scope, new AuditEntry(actor.Name, actor.Roles, "collector.revoked",
             Program: program.Key, Detail: $"collector {collectorId} \"{collector.Name}\""));
-        await transaction.CommitAsync(cancellationToken);
+        await scope.CommitAsync();
     }
 
     /// <summary>The collector of a presented token, or null when the token is malformed, unknown or revoked.</summary>
@@ -132,10 +130,9 @@ public sealed class CollectorRegistry(ConnectionFactory connections, AuditLog au
     /// <summary>Counts accepted records after their commit. Informational: a crash in between loses a count, never a record.</summary>
     public async Task RecordUseAsync(long collectorId, int accepted, CancellationToken cancellationToken = default)
     {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
-        await connection.ExecuteAsync(RecordUse, new { Id = collectorId, Accepted = accepted, Now = StoredTime.Normalize(time.GetUtcNow()) }, transaction);
-        await transaction.CommitAsync(cancellationToken);
+        await using var scope = await connections.BeginWriteAsync(cancellationToken);
+        await scope.ExecuteAsync(RecordUse, new { Id = collectorId, Accepted = accepted, Now = StoredTime.Normalize(time.GetUtcNow()) });
+        await scope.CommitAsync();
     }
 
     private sealed record ProgramRef

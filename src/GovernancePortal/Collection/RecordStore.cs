@@ -12,7 +12,7 @@ public sealed record NewRecord(long ProgramId, long CategoryId, long SubjectId, 
 public sealed record OpenedRecord(long Id, long ProgramId, long CategoryId, long SubjectId, DateTimeOffset CapturedAt, DateTimeOffset ReceivedAt, string? Payload);
 
 /// <summary>Stores and reads encrypted records. Writes run inside the caller's transaction.</summary>
-public sealed class RecordStore(DataKeyStore keys, SqlDialect dialect, TimeProvider time)
+public sealed class RecordStore(DataKeyStore keys, TimeProvider time)
 {
     private const string BySubject = """
         SELECT id AS Id, program_id AS ProgramId, category_id AS CategoryId, subject_id AS SubjectId, data_key_id AS DataKeyId,
@@ -24,10 +24,10 @@ public sealed class RecordStore(DataKeyStore keys, SqlDialect dialect, TimeProvi
         """;
 
     /// <summary>Seals each payload with its scope's data key and stores the records in bulk; all received now.</summary>
-    public async Task AddAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<NewRecord> records, CancellationToken cancellationToken = default)
+    public async Task AddAsync(WriteScope unitOfWork, IReadOnlyList<NewRecord> records)
     {
         var scopes = records.Select(r => new DataKeyScope(r.SubjectId, r.ProgramId, r.CategoryId)).ToHashSet();
-        var scopeKeys = await keys.GetOrCreateManyAsync(connection, transaction, scopes);
+        var scopeKeys = await keys.GetOrCreateManyAsync(unitOfWork, scopes);
         var receivedAt = StoredTime.Normalize(time.GetUtcNow());
         var rows = new RecordRow[records.Count];
         var ciphers = new Dictionary<long, AesGcm>();
@@ -49,7 +49,7 @@ public sealed class RecordStore(DataKeyStore keys, SqlDialect dialect, TimeProvi
             foreach (var cipher in ciphers.Values)
                 cipher.Dispose();
         }
-        await dialect.InsertRecordsAsync(connection, transaction, rows, cancellationToken);
+        await unitOfWork.Dialect.InsertRecordsAsync(unitOfWork.Connection, unitOfWork.Transaction, rows, unitOfWork.Cancellation);
     }
 
     /// <summary>The newest records of one subject in one program, opened. For the subject's own view only.</summary>

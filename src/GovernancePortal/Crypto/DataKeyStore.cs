@@ -30,15 +30,14 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
         """;
 
     /// <summary>The live key of a scope, created on first use. Call inside the write transaction that stores the payload.</summary>
-    public async Task<DataKey> GetOrCreateAsync(DbConnection connection, DbTransaction transaction, DataKeyScope scope) =>
-        (await GetOrCreateManyAsync(connection, transaction, [scope]))[scope];
+    public async Task<DataKey> GetOrCreateAsync(WriteScope unitOfWork, DataKeyScope scope) =>
+        (await GetOrCreateManyAsync(unitOfWork, [scope]))[scope];
 
     /// <summary>
     /// The live keys of many scopes at once, creating those that are missing, with a query per program
     /// rather than per scope. Call inside the write transaction that stores the payloads.
     /// </summary>
-    public async Task<IReadOnlyDictionary<DataKeyScope, DataKey>> GetOrCreateManyAsync(
-        DbConnection connection, DbTransaction transaction, IReadOnlyCollection<DataKeyScope> scopes)
+    public async Task<IReadOnlyDictionary<DataKeyScope, DataKey>> GetOrCreateManyAsync(WriteScope unitOfWork, IReadOnlyCollection<DataKeyScope> scopes)
     {
         var wanted = scopes.ToHashSet();
         var keys = new Dictionary<DataKeyScope, DataKey>();
@@ -51,7 +50,7 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
         var now = time.GetUtcNow();
         foreach (var scope in missing)
         {
-            await connection.ExecuteAsync(InsertIfAbsent, new
+            await unitOfWork.ExecuteAsync(InsertIfAbsent, new
             {
                 scope.SubjectId,
                 scope.ProgramId,
@@ -59,25 +58,25 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
                 WrappedKey = Wrap(ring.Current, RandomNumberGenerator.GetBytes(32), scope),
                 MasterKeyId = ring.Current.Id,
                 CreatedAt = now,
-            }, transaction);
+            });
         }
         await ReadLiveAsync();
         return keys;
 
         async Task ReadLiveAsync()
         {
-            var dialect = SqlDialect.Of(connection);
+            var dialect = unitOfWork.Dialect;
             foreach (var program in wanted.Where(scope => !keys.ContainsKey(scope)).GroupBy(scope => scope.ProgramId))
             {
                 // Liveness comes from the database every time; the wrapped bytes only for keys not yet unwrapped here.
-                var live = (await connection.QueryAsync<LiveRow>(
+                var live = (await unitOfWork.QueryAsync<LiveRow>(
                     $"SELECT id AS Id, subject_id AS SubjectId, category_id AS CategoryId, master_key_id AS MasterKeyId FROM data_keys WHERE program_id = @ProgramId AND subject_id {dialect.AnyOf("@SubjectIds")} AND destroyed_at IS NULL",
-                    new { ProgramId = program.Key, SubjectIds = dialect.List(program.Select(scope => scope.SubjectId).Distinct()) }, transaction))
+                    new { ProgramId = program.Key, SubjectIds = dialect.List(program.Select(scope => scope.SubjectId).Distinct()) }))
                     .Where(row => wanted.Contains(new DataKeyScope(row.SubjectId, program.Key, row.CategoryId)))
                     .ToList();
                 var uncached = live.Where(row => !_unwrapped.ContainsKey((row.Id, row.MasterKeyId))).Select(row => row.Id).ToList();
                 var wrapped = uncached.Count == 0 ? new Dictionary<long, byte[]>()
-                    : (await connection.QueryAsync<ScopedRow>($"{ScopedColumns} WHERE id {dialect.AnyOf("@Ids")}", new { Ids = dialect.List(uncached) }, transaction))
+                    : (await unitOfWork.QueryAsync<ScopedRow>($"{ScopedColumns} WHERE id {dialect.AnyOf("@Ids")}", new { Ids = dialect.List(uncached) }))
                         .ToDictionary(row => row.Id, row => row.WrappedKey);
                 foreach (var row in live)
                 {
@@ -115,8 +114,8 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
     }
 
     /// <summary>Destroys the live keys of a subject in a program (or one category of it). Returns how many.</summary>
-    public Task<int> DestroyAsync(DbConnection connection, DbTransaction transaction, long subjectId, long programId, long? categoryId) =>
-        connection.ExecuteAsync(Destroy, new { SubjectId = subjectId, ProgramId = programId, CategoryId = categoryId, Now = time.GetUtcNow() }, transaction);
+    public Task<int> DestroyAsync(WriteScope unitOfWork, long subjectId, long programId, long? categoryId) =>
+        unitOfWork.ExecuteAsync(Destroy, new { SubjectId = subjectId, ProgramId = programId, CategoryId = categoryId, Now = time.GetUtcNow() });
 
     internal static byte[] Wrap(MasterKey master, byte[] key, DataKeyScope scope)
     {

@@ -33,24 +33,23 @@ public sealed class MasterKeyRotation(ConnectionFactory connections, MasterKeyRi
         long after = 0;
         while (true)
         {
-            await using var connection = await connections.OpenAsync(cancellationToken);
-            await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
-            var rows = (await connection.QueryAsync<DataKeyStore.ScopedRow>(NextBatch, new { Current = ring.Current.Id, After = after, BatchSize }, transaction)).ToList();
+            await using var batch = await connections.BeginWriteAsync(cancellationToken);
+            var rows = (await batch.QueryAsync<DataKeyStore.ScopedRow>(NextBatch, new { Current = ring.Current.Id, After = after, BatchSize })).ToList();
             if (rows.Count == 0)
                 return total;
             foreach (var row in rows)
             {
                 var scope = new DataKeyScope(row.SubjectId, row.ProgramId, row.CategoryId);
                 var key = store.Unwrap(row.WrappedKey, row.MasterKeyId, scope);
-                total += await connection.ExecuteAsync(Rewrap, new
+                total += await batch.ExecuteAsync(Rewrap, new
                 {
                     row.Id,
                     WrappedKey = DataKeyStore.Wrap(ring.Current, key, scope),
                     MasterKeyId = ring.Current.Id,
                     OldMasterKeyId = row.MasterKeyId,
-                }, transaction);
+                });
             }
-            await transaction.CommitAsync(cancellationToken);
+            await batch.CommitAsync();
             after = rows[^1].Id;
         }
     }

@@ -37,6 +37,21 @@ public sealed class ConnectionFactory
         return connection;
     }
 
+    /// <summary>Opens a connection and begins a write transaction on it: the unit of work features pass to each other.</summary>
+    public async Task<WriteScope> BeginWriteAsync(CancellationToken cancellationToken = default)
+    {
+        var connection = await OpenAsync(cancellationToken);
+        try
+        {
+            return new WriteScope(connection, await BeginWriteAsync(connection, cancellationToken), Dialect, cancellationToken);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
     /// <summary>
     /// Begins a write transaction. On SQLite it takes the write lock at once (BEGIN IMMEDIATE), so a
     /// read inside it cannot go stale before the write; on PostgreSQL it is READ COMMITTED.

@@ -42,9 +42,9 @@ public sealed class DemoData(ConnectionFactory connections, SubjectDirectory sub
     public static DemoUser? FindUser(string email) =>
         Users.FirstOrDefault(user => string.Equals(user.Email, email.Trim(), StringComparison.OrdinalIgnoreCase));
 
-    private const string InsertProgram = """
+    private const string InsertProgram = $"""
         INSERT INTO programs (key, name, purpose, owner, legal_basis, state, created_at, updated_at)
-        VALUES (@Key, @Name, @Purpose, @Owner, @LegalBasis, 'active', @Now, @Now)
+        VALUES (@Key, @Name, @Purpose, @Owner, @LegalBasis, '{ProgramState.Active}', @Now, @Now)
         RETURNING id
         """;
 
@@ -60,14 +60,18 @@ public sealed class DemoData(ConnectionFactory connections, SubjectDirectory sub
         RETURNING id
         """;
 
+    private const string DemoSeeded = "SELECT count(*) FROM programs WHERE key = 'mci'";
+
     private const string InsertGrantCategory = "INSERT INTO grant_categories (grant_id, category_id) VALUES (@GrantId, @CategoryId)";
 
     /// <summary>Returns false when the demo data was already there.</summary>
     public async Task<bool> SeedAsync(CancellationToken cancellationToken = default)
     {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        if (await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM programs WHERE key = 'mci'") > 0)
-            return false;
+        await using (var connection = await connections.OpenAsync(cancellationToken))
+        {
+            if (await connection.ExecuteScalarAsync<long>(DemoSeeded) > 0)
+                return false;
+        }
 
         var now = StoredTime.Normalize(time.GetUtcNow());
         var subjectIds = new Dictionary<string, long>();
@@ -77,12 +81,12 @@ public sealed class DemoData(ConnectionFactory connections, SubjectDirectory sub
             subjectIds[user.Email] = subject.Id;
         }
 
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
-        if (await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM programs WHERE key = 'mci'", transaction: transaction) > 0)
+        await using var scope = await connections.BeginWriteAsync(cancellationToken);
+        if (await scope.ExecuteScalarAsync<long>(DemoSeeded) > 0)
             return false;
 
         var programStart = now.AddDays(-7 * Weeks - 14);
-        var mci = await connection.ExecuteScalarAsync<long>(InsertProgram, new
+        var mci = await scope.ExecuteScalarAsync<long>(InsertProgram, new
         {
             Key = "mci",
             Name = "Model Capability Initiative",
@@ -90,7 +94,7 @@ public sealed class DemoData(ConnectionFactory connections, SubjectDirectory sub
             Owner = "AI Platform team",
             LegalBasis = LegalBasis.Consent,
             Now = programStart,
-        }, transaction);
+        });
         var mciCategories = new Dictionary<string, long>
         {
             ["keystrokes"] = await AddCategory(mci, "keystrokes", "Keystrokes", "Typed text with the active window's title.", "high", 90),
@@ -99,7 +103,7 @@ public sealed class DemoData(ConnectionFactory connections, SubjectDirectory sub
             ["performance_data"] = await AddCategory(mci, "performance_data", "Performance data", "Daily work metrics and the score derived from them.", "high", 365),
         };
 
-        var endpoint = await connection.ExecuteScalarAsync<long>(InsertProgram, new
+        var endpoint = await scope.ExecuteScalarAsync<long>(InsertProgram, new
         {
             Key = "endpoint-security",
             Name = "Endpoint security monitoring",
@@ -107,10 +111,10 @@ public sealed class DemoData(ConnectionFactory connections, SubjectDirectory sub
             Owner = "Security Operations",
             LegalBasis = LegalBasis.LegitimateInterest,
             Now = programStart,
-        }, transaction);
+        });
         var processEvents = await AddCategory(endpoint, "process_events", "Process events", "Programs started and stopped on the laptop.", "medium", 180);
 
-        var grantId = await connection.ExecuteScalarAsync<long>(InsertGrant, new
+        var grantId = await scope.ExecuteScalarAsync<long>(InsertGrant, new
         {
             Principal = "dana@example.com",
             ProgramId = mci,
@@ -120,29 +124,29 @@ public sealed class DemoData(ConnectionFactory connections, SubjectDirectory sub
             ApprovedBy = "priya@example.com",
             Now = now.AddDays(-2),
             ExpiresAt = now.AddDays(60),
-        }, transaction);
+        });
         foreach (var key in new[] { "keystrokes", "transcriptions" })
-            await connection.ExecuteAsync(InsertGrantCategory, new { GrantId = grantId, CategoryId = mciCategories[key] }, transaction);
+            await scope.ExecuteAsync(InsertGrantCategory, new { GrantId = grantId, CategoryId = mciCategories[key] });
 
         var random = new Random(20261127);
         foreach (var email in new[] { "alice@example.com", "bob@example.com" })
         {
             var subjectId = subjectIds[email];
             var name = Users.First(u => u.Email == email).DisplayName.Split(' ')[0];
-            await records.AddAsync(connection, transaction, WorkRecords(random, name, subjectId, mci, mciCategories, endpoint, processEvents, now).ToList(), cancellationToken);
+            await records.AddAsync(scope, WorkRecords(random, name, subjectId, mci, mciCategories, endpoint, processEvents, now).ToList());
         }
 
-        await audit.AppendAsync(connection, transaction, new AuditEntry("system", [], "demo.seeded",
+        await audit.AppendAsync(scope, new AuditEntry(Actor.System.Name, [], AuditActions.DemoSeeded,
             Detail: "Demo programs, users, a grant and records were created."));
-        await transaction.CommitAsync(cancellationToken);
+        await scope.CommitAsync();
         return true;
 
         Task<long> AddCategory(long programId, string key, string name, string description, string sensitivity, int retentionDays) =>
-            connection.ExecuteScalarAsync<long>(InsertCategory, new
+            scope.ExecuteScalarAsync<long>(InsertCategory, new
             {
                 ProgramId = programId, Key = key, Name = name, Description = description,
                 Sensitivity = sensitivity, RetentionDays = retentionDays, Now = programStart,
-            }, transaction);
+            });
     }
 
     private static IEnumerable<NewRecord> WorkRecords(Random random, string firstName, long subjectId, long mci,

@@ -41,13 +41,9 @@ public sealed record Pause
 /// program row under a lock that conflicts with the update made here. Resuming needs a second
 /// privacy officer: the one who paused cannot resume alone.
 /// </summary>
-public sealed class PauseSwitch(ConnectionFactory connections, AuditLog audit, TimeProvider time)
+public sealed class PauseSwitch(ConnectionFactory connections, ProgramQueries programs, AuditLog audit, TimeProvider time)
 {
     public const int MaxTextLength = 2_000;
-
-    private const string ProgramByKey = "SELECT id AS Id, key AS Key, state AS State FROM programs WHERE key = @Key";
-
-    private const string Categories = "SELECT id AS Id, key AS Key, paused AS Paused, retired_at AS RetiredAt FROM categories WHERE program_id = @ProgramId";
 
     private const string Columns = """
         id AS Id, program_id AS ProgramId, paused_by AS PausedBy, paused_by_subject_id AS PausedBySubjectId, paused_at AS PausedAt, reason AS Reason,
@@ -80,16 +76,13 @@ public sealed class PauseSwitch(ConnectionFactory connections, AuditLog audit, T
         actor.Require(Roles.PrivacyOfficer, "Only privacy officers pause and resume programs.");
         var text = RequireText(reason, "reason", "Say why the program is paused; the reason is shown to everyone who looks at it.");
 
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
-        var program = await connection.QuerySingleOrDefaultAsync<ProgramRow>(
-            $"{ProgramByKey} {connections.Dialect.ForUpdate}", new { Key = programKey }, transaction)
-            ?? throw new NotFound($"There is no program '{programKey}'.");
+        await using var scope = await connections.BeginWriteAsync(cancellationToken);
+        var program = await programs.RequireAsync(scope, programKey, RowLock.Update);
         if (program.State == ProgramState.Retired)
             throw new RuleViolation("The program is retired; there is nothing to pause.");
-        var categories = (await connection.QueryAsync<CategoryRow>(Categories, new { ProgramId = program.Id }, transaction)).ToList();
+        var categories = program.Categories;
 
-        var chosen = new List<CategoryRow>();
+        var chosen = new List<DataCategory>();
         foreach (var key in categoryKeys.Distinct(StringComparer.Ordinal))
         {
             var category = categories.FirstOrDefault(c => c.Key == key && c.RetiredAt is null)
@@ -103,22 +96,22 @@ public sealed class PauseSwitch(ConnectionFactory connections, AuditLog audit, T
 
         // The time is taken after the row lock: every record accepted before this pause has an earlier received time.
         var now = StoredTime.Normalize(time.GetUtcNow());
-        await connection.ExecuteAsync(Touch, new { program.Id, State = chosen.Count == 0 ? ProgramState.Paused : program.State, Now = now }, transaction);
+        await scope.ExecuteAsync(Touch, new { program.Id, State = chosen.Count == 0 ? ProgramState.Paused : program.State, Now = now });
         if (chosen.Count > 0)
-            await connection.ExecuteAsync($"UPDATE categories SET paused = @Paused WHERE id {connections.Dialect.AnyOf("@Ids")}",
-                new { Paused = true, Ids = connections.Dialect.List(chosen.Select(c => c.Id)) }, transaction);
-        var pauseId = await connection.ExecuteScalarAsync<long>(InsertPause, new
+            await scope.ExecuteAsync($"UPDATE categories SET paused = @Paused WHERE id {scope.Dialect.AnyOf("@Ids")}",
+                new { Paused = true, Ids = scope.Dialect.List(chosen.Select(c => c.Id)) });
+        var pauseId = await scope.ExecuteScalarAsync<long>(InsertPause, new
         {
             ProgramId = program.Id, PausedBy = actor.Name, PausedBySubjectId = actor.SubjectId, PausedAt = now, Reason = text,
-        }, transaction);
+        });
         foreach (var category in chosen)
-            await connection.ExecuteAsync("INSERT INTO pause_categories (pause_id, category_id) VALUES (@PauseId, @CategoryId)",
-                new { PauseId = pauseId, CategoryId = category.Id }, transaction);
+            await scope.ExecuteAsync("INSERT INTO pause_categories (pause_id, category_id) VALUES (@PauseId, @CategoryId)",
+                new { PauseId = pauseId, CategoryId = category.Id });
 
-        var scope = chosen.Count == 0 ? "whole program" : "categories " + string.Join(", ", chosen.Select(c => c.Key));
-        await audit.AppendAsync(connection, transaction, new AuditEntry(actor.Name, actor.Roles, "program.paused",
-            Program: program.Key, Detail: $"pause {pauseId}, {scope}: {text}"));
-        await transaction.CommitAsync(cancellationToken);
+        var paused = chosen.Count == 0 ? "whole program" : "categories " + string.Join(", ", chosen.Select(c => c.Key));
+        await audit.AppendAsync(scope, new AuditEntry(actor.Name, actor.Roles, AuditActions.ProgramPaused,
+            Program: program.Key, Detail: $"pause {pauseId}, {paused}: {text}"));
+        await scope.CommitAsync();
         return new Pause
         {
             Id = pauseId, ProgramId = program.Id, PausedBy = actor.Name, PausedBySubjectId = actor.SubjectId, PausedAt = now, Reason = text,
@@ -132,12 +125,9 @@ public sealed class PauseSwitch(ConnectionFactory connections, AuditLog audit, T
         actor.Require(Roles.PrivacyOfficer, "Only privacy officers pause and resume programs.");
         var text = RequireText(resolution, "resolution", "Write the resolution: what was found and why collection may go on.");
 
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
-        var program = await connection.QuerySingleOrDefaultAsync<ProgramRow>(
-            $"{ProgramByKey} {connections.Dialect.ForUpdate}", new { Key = programKey }, transaction)
-            ?? throw new NotFound($"There is no program '{programKey}'.");
-        var pauses = await LoadAsync(connection, transaction, program.Id);
+        await using var scope = await connections.BeginWriteAsync(cancellationToken);
+        var program = await programs.RequireAsync(scope, programKey, RowLock.Update);
+        var pauses = await LoadAsync(scope.Connection, scope.Transaction, program.Id, cancellationToken);
         var pause = pauses.FirstOrDefault(p => p.Id == pauseId) ?? throw new NotFound("There is no such pause in this program.");
         if (!pause.IsActive)
             throw new RuleViolation($"This pause was already resumed by {pause.ResumedBy}.");
@@ -149,31 +139,31 @@ public sealed class PauseSwitch(ConnectionFactory connections, AuditLog audit, T
         var state = program.State == ProgramState.Retired ? ProgramState.Retired
             : stillActive.Any(p => p.IsWholeProgram) ? ProgramState.Paused
             : ProgramState.Active;
-        await connection.ExecuteAsync(Touch, new { program.Id, State = state, Now = now }, transaction);
+        await scope.ExecuteAsync(Touch, new { program.Id, State = state, Now = now });
         var stillPausedKeys = stillActive.SelectMany(p => p.CategoryKeys).ToHashSet(StringComparer.Ordinal);
         var release = pause.CategoryKeys.Where(key => !stillPausedKeys.Contains(key)).ToArray();
         if (release.Length > 0)
-            await connection.ExecuteAsync($"UPDATE categories SET paused = @Paused WHERE program_id = @ProgramId AND key {connections.Dialect.AnyOf("@Keys")}",
-                new { Paused = false, ProgramId = program.Id, Keys = connections.Dialect.List(release) }, transaction);
-        await connection.ExecuteAsync(MarkResumed, new { Id = pauseId, By = actor.Name, BySubjectId = actor.SubjectId, Now = now, Resolution = text }, transaction);
-        await audit.AppendAsync(connection, transaction, new AuditEntry(actor.Name, actor.Roles, "program.resumed",
+            await scope.ExecuteAsync($"UPDATE categories SET paused = @Paused WHERE program_id = @ProgramId AND key {scope.Dialect.AnyOf("@Keys")}",
+                new { Paused = false, ProgramId = program.Id, Keys = scope.Dialect.List(release) });
+        await scope.ExecuteAsync(MarkResumed, new { Id = pauseId, By = actor.Name, BySubjectId = actor.SubjectId, Now = now, Resolution = text });
+        await audit.AppendAsync(scope, new AuditEntry(actor.Name, actor.Roles, AuditActions.ProgramResumed,
             Program: program.Key, Detail: $"pause {pauseId} paused by {pause.PausedBy}: {text}"));
-        await transaction.CommitAsync(cancellationToken);
+        await scope.CommitAsync();
     }
 
     /// <summary>Every pause of the program, newest first, with its categories.</summary>
     public async Task<IReadOnlyList<Pause>> HistoryAsync(string programKey, CancellationToken cancellationToken = default)
     {
+        var program = await programs.GetAsync(programKey, cancellationToken) ?? throw new NotFound($"There is no program '{programKey}'.");
         await using var connection = await connections.OpenAsync(cancellationToken);
-        var program = await connection.QuerySingleOrDefaultAsync<ProgramRow>(ProgramByKey, new { Key = programKey })
-            ?? throw new NotFound($"There is no program '{programKey}'.");
-        return await LoadAsync(connection, null, program.Id);
+        return await LoadAsync(connection, null, program.Id, cancellationToken);
     }
 
-    private static async Task<IReadOnlyList<Pause>> LoadAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction? transaction, long programId)
+    private static async Task<IReadOnlyList<Pause>> LoadAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction? transaction, long programId,
+        CancellationToken cancellationToken)
     {
-        var pauses = await connection.QueryAsync<Pause>(History, new { ProgramId = programId }, transaction);
-        var categories = (await connection.QueryAsync<PauseCategoryRow>(PauseCategories, new { ProgramId = programId }, transaction))
+        var pauses = await connection.QueryAsync<Pause>(new CommandDefinition(History, new { ProgramId = programId }, transaction, cancellationToken: cancellationToken));
+        var categories = (await connection.QueryAsync<PauseCategoryRow>(new CommandDefinition(PauseCategories, new { ProgramId = programId }, transaction, cancellationToken: cancellationToken)))
             .ToLookup(row => row.PauseId, row => row.CategoryKey);
         return pauses.Select(p => p with { CategoryKeys = categories[p.Id].Order(StringComparer.Ordinal).ToList() }).ToList();
     }
@@ -186,21 +176,6 @@ public sealed class PauseSwitch(ConnectionFactory connections, AuditLog audit, T
         if (text.Length > MaxTextLength)
             throw new RuleViolation($"Keep it under {MaxTextLength} characters.", field);
         return text;
-    }
-
-    private sealed record ProgramRow
-    {
-        public long Id { get; init; }
-        public string Key { get; init; } = "";
-        public string State { get; init; } = "";
-    }
-
-    private sealed record CategoryRow
-    {
-        public long Id { get; init; }
-        public string Key { get; init; } = "";
-        public bool Paused { get; init; }
-        public DateTimeOffset? RetiredAt { get; init; }
     }
 
     private sealed record PauseCategoryRow

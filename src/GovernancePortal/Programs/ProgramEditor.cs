@@ -16,7 +16,7 @@ public static class Sensitivity
 }
 
 /// <summary>Privacy officers keep the register: programs and their data categories. Every change is audited.</summary>
-public sealed partial class ProgramEditor(ConnectionFactory connections, AuditLog audit, TimeProvider time)
+public sealed partial class ProgramEditor(ConnectionFactory connections, ProgramQueries programs, AuditLog audit, TimeProvider time)
 {
     public const int MaxRetentionDays = 3_650;
 
@@ -34,19 +34,18 @@ public sealed partial class ProgramEditor(ConnectionFactory connections, AuditLo
     {
         actor.Require(Roles.PrivacyOfficer, OfficersOnly);
         var clean = Validate(draft);
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
-        if (await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM programs WHERE key = @Key", new { clean.Key }, transaction) > 0)
+        await using var scope = await connections.BeginWriteAsync(cancellationToken);
+        if (await scope.ExecuteScalarAsync<long>("SELECT count(*) FROM programs WHERE key = @Key", new { clean.Key }) > 0)
             throw new RuleViolation($"A program with the key '{clean.Key}' exists already.", "key");
         var now = StoredTime.Normalize(time.GetUtcNow());
-        await connection.ExecuteAsync("""
+        await scope.ExecuteAsync("""
             INSERT INTO programs (key, name, purpose, owner, legal_basis, state, created_at, updated_at)
-            VALUES (@Key, @Name, @Purpose, @Owner, @LegalBasis, 'active', @Now, @Now)
-            """, new { clean.Key, clean.Name, clean.Purpose, clean.Owner, clean.LegalBasis, Now = now }, transaction);
-        await audit.AppendAsync(connection, transaction, new AuditEntry(actor.Name, actor.Roles, "program.registered",
+            VALUES (@Key, @Name, @Purpose, @Owner, @LegalBasis, @State, @Now, @Now)
+            """, new { clean.Key, clean.Name, clean.Purpose, clean.Owner, clean.LegalBasis, State = ProgramState.Active, Now = now });
+        await audit.AppendAsync(scope, new AuditEntry(actor.Name, actor.Roles, AuditActions.ProgramRegistered,
             Program: clean.Key, Detail: $"{clean.Name}; legal basis {clean.LegalBasis}; purpose: {clean.Purpose}"));
-        await transaction.CommitAsync(cancellationToken);
-        return (await ProgramRegister.GetAsync(connections, clean.Key, cancellationToken))!;
+        await scope.CommitAsync();
+        return (await programs.GetAsync(clean.Key, cancellationToken))!;
     }
 
     /// <summary>Changes name, purpose, owner and legal basis; the key never changes (collectors and exports name it).</summary>
@@ -54,10 +53,10 @@ public sealed partial class ProgramEditor(ConnectionFactory connections, AuditLo
     {
         actor.Require(Roles.PrivacyOfficer, OfficersOnly);
         var clean = Validate(draft with { Key = programKey });
-        await WriteAsync(programKey, actor, "program.updated", $"{clean.Name}; legal basis {clean.LegalBasis}; owner {clean.Owner}; purpose: {clean.Purpose}",
-            (connection, transaction, program, now) => connection.ExecuteAsync("""
+        await WriteAsync(programKey, actor, AuditActions.ProgramUpdated, $"{clean.Name}; legal basis {clean.LegalBasis}; owner {clean.Owner}; purpose: {clean.Purpose}",
+            (scope, program, now) => scope.ExecuteAsync("""
                 UPDATE programs SET name = @Name, purpose = @Purpose, owner = @Owner, legal_basis = @LegalBasis, updated_at = @Now WHERE id = @Id
-                """, new { program.Id, clean.Name, clean.Purpose, clean.Owner, clean.LegalBasis, Now = now }, transaction),
+                """, new { program.Id, clean.Name, clean.Purpose, clean.Owner, clean.LegalBasis, Now = now }),
             cancellationToken);
     }
 
@@ -65,9 +64,9 @@ public sealed partial class ProgramEditor(ConnectionFactory connections, AuditLo
     public Task RetireAsync(string programKey, Actor actor, CancellationToken cancellationToken = default)
     {
         actor.Require(Roles.PrivacyOfficer, OfficersOnly);
-        return WriteAsync(programKey, actor, "program.retired", "collection ended",
-            (connection, transaction, program, now) => connection.ExecuteAsync(
-                "UPDATE programs SET state = 'retired', updated_at = @Now WHERE id = @Id", new { program.Id, Now = now }, transaction),
+        return WriteAsync(programKey, actor, AuditActions.ProgramRetired, "collection ended",
+            (scope, program, now) => scope.ExecuteAsync(
+                "UPDATE programs SET state = @State, updated_at = @Now WHERE id = @Id", new { program.Id, State = ProgramState.Retired, Now = now }),
             cancellationToken);
     }
 
@@ -75,15 +74,15 @@ public sealed partial class ProgramEditor(ConnectionFactory connections, AuditLo
     {
         actor.Require(Roles.PrivacyOfficer, OfficersOnly);
         var clean = Validate(draft);
-        return WriteAsync(programKey, actor, "category.added", $"{clean.Key}: {clean.Name}; sensitivity {clean.Sensitivity}; kept {clean.RetentionDays} days",
-            async (connection, transaction, program, now) =>
+        return WriteAsync(programKey, actor, AuditActions.CategoryAdded, $"{clean.Key}: {clean.Name}; sensitivity {clean.Sensitivity}; kept {clean.RetentionDays} days",
+            async (scope, program, now) =>
             {
                 if (program.Categories.Any(c => c.Key == clean.Key))
                     throw new RuleViolation($"The program has a category '{clean.Key}' already.", "key");
-                await connection.ExecuteAsync("""
+                await scope.ExecuteAsync("""
                     INSERT INTO categories (program_id, key, name, description, sensitivity, retention_days, created_at)
                     VALUES (@ProgramId, @Key, @Name, @Description, @Sensitivity, @RetentionDays, @Now)
-                    """, new { ProgramId = program.Id, clean.Key, clean.Name, clean.Description, clean.Sensitivity, clean.RetentionDays, Now = now }, transaction);
+                    """, new { ProgramId = program.Id, clean.Key, clean.Name, clean.Description, clean.Sensitivity, clean.RetentionDays, Now = now });
             },
             cancellationToken);
     }
@@ -92,13 +91,13 @@ public sealed partial class ProgramEditor(ConnectionFactory connections, AuditLo
     {
         actor.Require(Roles.PrivacyOfficer, OfficersOnly);
         var clean = Validate(draft with { Key = categoryKey });
-        return WriteAsync(programKey, actor, "category.updated", $"{clean.Key}: {clean.Name}; sensitivity {clean.Sensitivity}; kept {clean.RetentionDays} days",
-            async (connection, transaction, program, _) =>
+        return WriteAsync(programKey, actor, AuditActions.CategoryUpdated, $"{clean.Key}: {clean.Name}; sensitivity {clean.Sensitivity}; kept {clean.RetentionDays} days",
+            async (scope, program, _) =>
             {
                 var category = program.Categories.FirstOrDefault(c => c.Key == categoryKey) ?? throw new NotFound($"The program has no category '{categoryKey}'.");
-                await connection.ExecuteAsync("""
+                await scope.ExecuteAsync("""
                     UPDATE categories SET name = @Name, description = @Description, sensitivity = @Sensitivity, retention_days = @RetentionDays WHERE id = @Id
-                    """, new { category.Id, clean.Name, clean.Description, clean.Sensitivity, clean.RetentionDays }, transaction);
+                    """, new { category.Id, clean.Name, clean.Description, clean.Sensitivity, clean.RetentionDays });
             },
             cancellationToken);
     }
@@ -106,33 +105,30 @@ public sealed partial class ProgramEditor(ConnectionFactory connections, AuditLo
     public Task RetireCategoryAsync(string programKey, string categoryKey, Actor actor, CancellationToken cancellationToken = default)
     {
         actor.Require(Roles.PrivacyOfficer, OfficersOnly);
-        return WriteAsync(programKey, actor, "category.retired", categoryKey,
-            async (connection, transaction, program, now) =>
+        return WriteAsync(programKey, actor, AuditActions.CategoryRetired, categoryKey,
+            async (scope, program, now) =>
             {
                 var category = program.Categories.FirstOrDefault(c => c.Key == categoryKey) ?? throw new NotFound($"The program has no category '{categoryKey}'.");
                 if (category.RetiredAt is not null)
                     throw new RuleViolation("This category is retired already.");
-                await connection.ExecuteAsync("UPDATE categories SET retired_at = @Now WHERE id = @Id", new { category.Id, Now = now }, transaction);
+                await scope.ExecuteAsync("UPDATE categories SET retired_at = @Now WHERE id = @Id", new { category.Id, Now = now });
             },
             cancellationToken);
     }
 
     /// <summary>One audited change of a program, under the program's row lock (which also orders it with collection).</summary>
     private async Task WriteAsync(string programKey, Actor actor, string action, string detail,
-        Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, MonitoringProgram, DateTimeOffset, Task> change,
+        Func<WriteScope, MonitoringProgram, DateTimeOffset, Task> change,
         CancellationToken cancellationToken)
     {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
-        if (await connection.ExecuteScalarAsync<long?>($"SELECT id FROM programs WHERE key = @Key {connections.Dialect.ForUpdate}", new { Key = programKey }, transaction) is null)
-            throw new NotFound($"There is no program '{programKey}'.");
-        var program = (await ProgramRegister.ListAsync(connection, transaction)).First(p => p.Key == programKey);
+        await using var scope = await connections.BeginWriteAsync(cancellationToken);
+        var program = await programs.RequireAsync(scope, programKey, RowLock.Update);
         if (program.State == ProgramState.Retired)
-            throw new RuleViolation(action == "program.retired" ? "The program is retired already." : "The program is retired; it can no longer be changed.");
+            throw new RuleViolation(action == AuditActions.ProgramRetired ? "The program is retired already." : "The program is retired; it can no longer be changed.");
         var now = StoredTime.Normalize(time.GetUtcNow());
-        await change(connection, transaction, program, now);
-        await audit.AppendAsync(connection, transaction, new AuditEntry(actor.Name, actor.Roles, action, Program: programKey, Detail: detail));
-        await transaction.CommitAsync(cancellationToken);
+        await change(scope, program, now);
+        await audit.AppendAsync(scope, new AuditEntry(actor.Name, actor.Roles, action, Program: programKey, Detail: detail));
+        await scope.CommitAsync();
     }
 
     private static ProgramDraft Validate(ProgramDraft draft)

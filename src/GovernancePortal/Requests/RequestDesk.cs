@@ -4,6 +4,7 @@ using Dapper;
 using GovernancePortal.Access;
 using GovernancePortal.Audit;
 using GovernancePortal.Data;
+using GovernancePortal.Programs;
 using GovernancePortal.Subjects;
 
 namespace GovernancePortal.Requests;
@@ -24,6 +25,9 @@ public static class RequestStatus
     public const string Rejected = "rejected";
 
     public static bool IsOpen(string status) => status is Received or InProgress;
+
+    /// <summary>The open statuses as an SQL list, for <c>status IN {Open}</c>: the one place SQL names them.</summary>
+    public const string OpenList = $"('{Received}', '{InProgress}')";
 }
 
 public sealed record DataRequest
@@ -59,13 +63,6 @@ public sealed record DataRequest
     public bool IsOpen => RequestStatus.IsOpen(Status);
 }
 
-/// <summary>The audit actions of staff reading requests (the decisions name their own).</summary>
-public static class RequestAction
-{
-    public const string QueueViewed = "request.queue.viewed";
-    public const string Viewed = "request.viewed";
-}
-
 /// <summary>What narrows the officers' queue; a null or blank value does not filter.</summary>
 public sealed record RequestQueueFilter(string? Kind = null, bool OpenOnly = true, string? Search = null)
 {
@@ -89,7 +86,7 @@ public sealed class OwnRequestRefused(string message) : Exception(message);
 /// one month from receipt (GDPR Art. 12(3)); an officer may extend it by up to two further months with
 /// a reason the employee sees. Every decision is audited.
 /// </summary>
-public sealed class RequestDesk(ConnectionFactory connections, AuditLog audit, TimeProvider time)
+public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries programs, Revocations revocations, AuditLog audit, TimeProvider time)
 {
     public const int MaxReasonLength = 2_000;
 
@@ -105,9 +102,9 @@ public sealed class RequestDesk(ConnectionFactory connections, AuditLog audit, T
         LEFT JOIN categories c ON c.id = r.category_id
         """;
 
-    private const string Insert = """
+    private const string Insert = $"""
         INSERT INTO requests (reference, subject_id, kind, program_id, category_id, status, received_at, due_at)
-        VALUES (@Reference, @SubjectId, @Kind, @ProgramId, @CategoryId, 'received', @Now, @DueAt)
+        VALUES (@Reference, @SubjectId, @Kind, @ProgramId, @CategoryId, '{RequestStatus.Received}', @Now, @DueAt)
         RETURNING id
         """;
 
@@ -117,46 +114,44 @@ public sealed class RequestDesk(ConnectionFactory connections, AuditLog audit, T
     /// </summary>
     public async Task<DataRequest> SubmitAsync(long subjectId, string kind, string? programKey, string? categoryKey, Actor actor, CancellationToken cancellationToken = default)
     {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
-        var request = await SubmitAsync(connection, transaction, subjectId, kind, programKey, categoryKey, actor);
-        await transaction.CommitAsync(cancellationToken);
+        await using var scope = await connections.BeginWriteAsync(cancellationToken);
+        var request = await SubmitAsync(scope, subjectId, kind, programKey, categoryKey, actor);
+        await scope.CommitAsync();
         return request;
     }
 
-    /// <summary>The same, inside the caller's transaction (a revocation files its erasure or objection with it).</summary>
-    public async Task<DataRequest> SubmitAsync(DbConnection connection, DbTransaction transaction, long subjectId, string kind, string? programKey, string? categoryKey, Actor actor)
+    /// <summary>The same, inside the caller's scope (a withdrawal files its erasure or objection with the revocation).</summary>
+    public async Task<DataRequest> SubmitAsync(WriteScope scope, long subjectId, string kind, string? programKey, string? categoryKey, Actor actor)
     {
         if (kind is not (RequestKind.Export or RequestKind.Erasure or RequestKind.Objection))
             throw new RuleViolation("A request is an export, an erasure or an objection.", "kind");
         long? programId = null, categoryId = null;
         if (programKey is not null)
         {
-            programId = await connection.ExecuteScalarAsync<long?>("SELECT id FROM programs WHERE key = @Key", new { Key = programKey }, transaction)
-                ?? throw new NotFound($"There is no program '{programKey}'.");
+            var program = await programs.RequireAsync(scope, programKey);
+            programId = program.Id;
             if (categoryKey is not null)
-                categoryId = await connection.ExecuteScalarAsync<long?>("SELECT id FROM categories WHERE program_id = @ProgramId AND key = @Key",
-                    new { ProgramId = programId, Key = categoryKey }, transaction)
+                categoryId = program.Categories.FirstOrDefault(c => c.Key == categoryKey)?.Id
                     ?? throw new NotFound($"The program has no category '{categoryKey}'.");
         }
 
-        var open = (await connection.QueryAsync<DataRequest>(
-            $"SELECT {Columns} WHERE r.subject_id = @SubjectId AND r.kind = @Kind AND r.status IN ('received', 'in_progress')",
-            new { SubjectId = subjectId, Kind = kind }, transaction))
+        var open = (await scope.QueryAsync<DataRequest>(
+            $"SELECT {Columns} WHERE r.subject_id = @SubjectId AND r.kind = @Kind AND r.status IN {RequestStatus.OpenList}",
+            new { SubjectId = subjectId, Kind = kind }))
             .FirstOrDefault(r => r.ProgramKey == programKey && r.CategoryKey == categoryKey);
         if (open is not null)
             return open;
 
         var now = StoredTime.Normalize(time.GetUtcNow());
         var reference = NewReference(kind);
-        var id = await connection.ExecuteScalarAsync<long>(Insert, new
+        var id = await scope.ExecuteScalarAsync<long>(Insert, new
         {
             Reference = reference, SubjectId = subjectId, Kind = kind, ProgramId = programId, CategoryId = categoryId,
             Now = now, DueAt = now.AddMonths(1),
-        }, transaction);
-        await audit.AppendAsync(connection, transaction, new AuditEntry(actor.Name, actor.Roles, $"request.{kind}.received",
+        });
+        await audit.AppendAsync(scope, new AuditEntry(actor.Name, actor.Roles, AuditActions.RequestReceived(kind),
             SubjectId: subjectId, Program: programKey, Detail: $"{reference}{(categoryKey is null ? "" : ", category " + categoryKey)}"));
-        return await connection.QuerySingleAsync<DataRequest>($"SELECT {Columns} WHERE r.id = @Id", new { Id = id }, transaction);
+        return await scope.QuerySingleAsync<DataRequest>($"SELECT {Columns} WHERE r.id = @Id", new { Id = id });
     }
 
     public async Task<IReadOnlyList<DataRequest>> ForSubjectAsync(long subjectId, CancellationToken cancellationToken = default)
@@ -205,14 +200,13 @@ public sealed class RequestDesk(ConnectionFactory connections, AuditLog audit, T
             Limit = limit,
         };
 
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
-        var total = await connection.ExecuteScalarAsync<long>(QueueCount + where, parameters, transaction);
-        var rows = (await connection.QueryAsync<DataRequest>(
-            $"SELECT {Columns} WHERE r.id IN ({QueuePage}{where}{QueueByUrgency}{QueueLimit}){QueueByUrgency}", parameters, transaction)).ToList();
-        await audit.AppendAsync(connection, transaction, new AuditEntry(actor.Name, actor.Roles, RequestAction.QueueViewed,
+        await using var scope = await connections.BeginWriteAsync(cancellationToken);
+        var total = await scope.ExecuteScalarAsync<long>(QueueCount + where, parameters);
+        var rows = (await scope.QueryAsync<DataRequest>(
+            $"SELECT {Columns} WHERE r.id IN ({QueuePage}{where}{QueueByUrgency}{QueueLimit}){QueueByUrgency}", parameters)).ToList();
+        await audit.AppendAsync(scope, new AuditEntry(actor.Name, actor.Roles, AuditActions.RequestQueueViewed,
             Detail: DescribeQueueView(filter, offset, rows.Count, total), RecordCount: rows.Count));
-        await transaction.CommitAsync(cancellationToken);
+        await scope.CommitAsync();
         return new RequestQueueResult(rows, total, offset);
     }
 
@@ -222,7 +216,7 @@ public sealed class RequestDesk(ConnectionFactory connections, AuditLog audit, T
     // tables and read every request; the page's rows are then fetched by primary key.
     private const string QueuePage = "SELECT r.id FROM requests r";
 
-    private const string QueueIsOpen = "r.status IN ('received', 'in_progress')";
+    private const string QueueIsOpen = $"r.status IN {RequestStatus.OpenList}";
 
     private const string QueueKindIs = "r.kind = @Kind";
 
@@ -232,10 +226,10 @@ public sealed class RequestDesk(ConnectionFactory connections, AuditLog audit, T
         """;
 
     // The second key is null for every closed request, so where each engine sorts nulls does not matter.
-    private const string QueueByUrgency = """
+    private const string QueueByUrgency = $"""
 
-         ORDER BY CASE WHEN r.status IN ('received', 'in_progress') THEN 0 ELSE 1 END,
-                  CASE WHEN r.status IN ('received', 'in_progress') THEN COALESCE(r.extended_due_at, r.due_at) END,
+         ORDER BY CASE WHEN r.status IN {RequestStatus.OpenList} THEN 0 ELSE 1 END,
+                  CASE WHEN r.status IN {RequestStatus.OpenList} THEN COALESCE(r.extended_due_at, r.due_at) END,
                   r.received_at DESC, r.id DESC
         """;
 
@@ -248,13 +242,12 @@ public sealed class RequestDesk(ConnectionFactory connections, AuditLog audit, T
     public async Task<DataRequest> OpenAsync(string reference, Actor actor, CancellationToken cancellationToken = default)
     {
         actor.Require(Roles.PrivacyOfficer, "Only privacy officers open other people's requests.");
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
-        var request = await connection.QuerySingleOrDefaultAsync<DataRequest>($"SELECT {Columns} WHERE r.reference = @Reference", new { Reference = reference }, transaction)
+        await using var scope = await connections.BeginWriteAsync(cancellationToken);
+        var request = await scope.QuerySingleOrDefaultAsync<DataRequest>($"SELECT {Columns} WHERE r.reference = @Reference", new { Reference = reference })
             ?? throw new NotFound($"There is no request {reference}.");
-        await audit.AppendAsync(connection, transaction, new AuditEntry(actor.Name, actor.Roles, RequestAction.Viewed,
+        await audit.AppendAsync(scope, new AuditEntry(actor.Name, actor.Roles, AuditActions.RequestViewed,
             SubjectId: request.SubjectId, Program: request.ProgramKey, Detail: request.Reference, RecordCount: 1));
-        await transaction.CommitAsync(cancellationToken);
+        await scope.CommitAsync();
         return request;
     }
 
@@ -263,7 +256,7 @@ public sealed class RequestDesk(ConnectionFactory connections, AuditLog audit, T
     {
         actor.Require(Roles.PrivacyOfficer, "Only privacy officers decide on requests.");
         var text = RequireText(reason, "reason", "Give the reason for the extension; the employee sees it.");
-        await DecideAsync(reference, actor, async (connection, transaction, request) =>
+        await DecideAsync(reference, actor, async (scope, request) =>
         {
             if (!request.IsOpen)
                 throw new RuleViolation("Only an open request can be extended.");
@@ -272,9 +265,9 @@ public sealed class RequestDesk(ConnectionFactory connections, AuditLog audit, T
                 throw new RuleViolation("The new deadline must be later than the current one.", "dueAt");
             if (due > request.ReceivedAt.AddMonths(3))
                 throw new RuleViolation($"A deadline can be extended by two months at most: until {request.ReceivedAt.AddMonths(3):d MMM yyyy}.", "dueAt");
-            await connection.ExecuteAsync("UPDATE requests SET extended_due_at = @Due, extension_reason = @Reason WHERE id = @Id",
-                new { request.Id, Due = due, Reason = text }, transaction);
-            return ("request.extended", $"{reference} due {due:yyyy-MM-dd}: {text}");
+            await scope.ExecuteAsync("UPDATE requests SET extended_due_at = @Due, extension_reason = @Reason WHERE id = @Id",
+                new { request.Id, Due = due, Reason = text });
+            return (AuditActions.RequestExtended, $"{reference} due {due:yyyy-MM-dd}: {text}");
         }, cancellationToken);
     }
 
@@ -287,37 +280,96 @@ public sealed class RequestDesk(ConnectionFactory connections, AuditLog audit, T
     {
         actor.Require(Roles.PrivacyOfficer, "Only privacy officers decide on requests.");
         var text = RequireText(reason, "reason", "Give the reason for the decision; the employee sees it.");
-        await DecideAsync(reference, actor, async (connection, transaction, request) =>
+        await DecideAsync(reference, actor, async (scope, request) =>
         {
             if (request.Kind != RequestKind.Objection)
                 throw new RuleViolation("Only objections are upheld or rejected.");
             if (!request.IsOpen)
                 throw new RuleViolation("This objection was decided already.");
             if (!uphold)
-                await Revocations.EndObjectionAsync(connection, transaction, request.SubjectId, request.Id, time.GetUtcNow());
-            await connection.ExecuteAsync("""
+                await revocations.EndObjectionAsync(scope, request.SubjectId, request.Id);
+            await scope.ExecuteAsync("""
                 UPDATE requests SET status = @Status, decided_by = @By, decision_reason = @Reason, completed_at = @Now WHERE id = @Id
-                """, new { request.Id, Status = uphold ? RequestStatus.Upheld : RequestStatus.Rejected, By = actor.Name, Reason = text, Now = StoredTime.Normalize(time.GetUtcNow()) }, transaction);
-            return (uphold ? "objection.upheld" : "objection.rejected", $"{reference}: {text}");
+                """, new { request.Id, Status = uphold ? RequestStatus.Upheld : RequestStatus.Rejected, By = actor.Name, Reason = text, Now = StoredTime.Normalize(time.GetUtcNow()) });
+            return (uphold ? AuditActions.ObjectionUpheld : AuditActions.ObjectionRejected, $"{reference}: {text}");
         }, cancellationToken);
     }
 
     private async Task DecideAsync(string reference, Actor actor,
-        Func<DbConnection, DbTransaction, DataRequest, Task<(string Action, string Detail)>> decide, CancellationToken cancellationToken)
+        Func<WriteScope, DataRequest, Task<(string Action, string Detail)>> decide, CancellationToken cancellationToken)
     {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
-        var request = await connection.QuerySingleOrDefaultAsync<DataRequest>($"SELECT {Columns} WHERE r.reference = @Reference", new { Reference = reference }, transaction)
+        await using var scope = await connections.BeginWriteAsync(cancellationToken);
+        var request = await scope.QuerySingleOrDefaultAsync<DataRequest>($"SELECT {Columns} WHERE r.reference = @Reference", new { Reference = reference })
             ?? throw new NotFound($"There is no request {reference}.");
         // By subject id, not email: an email can change, and an officer signs in as the employee they also are.
         if (actor.SubjectId is { } self && self == request.SubjectId)
             throw new OwnRequestRefused(request.Kind == RequestKind.Objection
                 ? "This objection is your own: another privacy officer must decide it."
                 : "This request is your own: another privacy officer must decide on it.");
-        var (action, detail) = await decide(connection, transaction, request);
-        await audit.AppendAsync(connection, transaction, new AuditEntry(actor.Name, actor.Roles, action, SubjectId: request.SubjectId, Program: request.ProgramKey, Detail: detail));
-        await transaction.CommitAsync(cancellationToken);
+        var (action, detail) = await decide(scope, request);
+        await audit.AppendAsync(scope, new AuditEntry(actor.Name, actor.Roles, action, SubjectId: request.SubjectId, Program: request.ProgramKey, Detail: detail));
+        await scope.CommitAsync();
     }
+
+    /// <summary>An export's download began: the request is in progress, with nothing of <paramref name="total"/> records written yet.</summary>
+    public async Task ExportStartedAsync(long requestId, long total, CancellationToken cancellationToken = default)
+    {
+        await using var scope = await connections.BeginWriteAsync(cancellationToken);
+        await scope.ExecuteAsync(ExportStarted, new { Id = requestId, Total = total, Now = StoredTime.Normalize(time.GetUtcNow()) });
+        await scope.CommitAsync();
+    }
+
+    private const string ExportStarted = $"""
+        UPDATE requests
+        SET status = CASE WHEN status = '{RequestStatus.Received}' THEN '{RequestStatus.InProgress}' ELSE status END,
+            progress_done = 0, progress_total = @Total, progress_at = @Now, progress_stopped_at = NULL
+        WHERE id = @Id
+        """;
+
+    /// <summary>How far an export's download has come, so its page shows it from any node.</summary>
+    public async Task ExportProgressAsync(long requestId, long done, CancellationToken cancellationToken = default)
+    {
+        await using var scope = await connections.BeginWriteAsync(cancellationToken);
+        await scope.ExecuteAsync("UPDATE requests SET progress_done = @Done, progress_at = @Now WHERE id = @Id",
+            new { Id = requestId, Done = done, Now = StoredTime.Normalize(time.GetUtcNow()) });
+        await scope.CommitAsync();
+    }
+
+    /// <summary>Records that a download stopped early. The download's cancellation has fired by now, so this runs on its own.</summary>
+    public async Task ExportStoppedAsync(long requestId, long done)
+    {
+        try
+        {
+            await using var scope = await connections.BeginWriteAsync(CancellationToken.None);
+            await scope.ExecuteAsync("UPDATE requests SET progress_done = @Done, progress_at = @Now, progress_stopped_at = @Now WHERE id = @Id",
+                new { Id = requestId, Done = done, Now = StoredTime.Normalize(time.GetUtcNow()) });
+            await scope.CommitAsync();
+        }
+        catch (DbException)
+        {
+            // The database is what failed; the status page then shows the download as stalled.
+        }
+    }
+
+    /// <summary>The first complete download completes the export request with its receipt; a later one only brings the progress up to date.</summary>
+    public async Task ExportDeliveredAsync(DataRequest request, ExportReceipt receipt, Actor actor, CancellationToken cancellationToken = default)
+    {
+        await using var scope = await connections.BeginWriteAsync(cancellationToken);
+        var now = StoredTime.Normalize(time.GetUtcNow());
+        await scope.ExecuteAsync(ExportDelivered, new { request.Id, Now = now, Receipt = receipt.Describe(now) });
+        await audit.AppendAsync(scope, new AuditEntry(actor.Name, actor.Roles, AuditActions.ExportDelivered,
+            SubjectId: request.SubjectId, RecordCount: receipt.Records, Detail: $"{request.Reference}: {receipt.Bytes} bytes, SHA-256 {receipt.Sha256}"));
+        await scope.CommitAsync();
+    }
+
+    private const string ExportDelivered = $"""
+        UPDATE requests
+        SET progress_done = progress_total, progress_at = @Now,
+            status = CASE WHEN status IN {RequestStatus.OpenList} THEN '{RequestStatus.Completed}' ELSE status END,
+            completed_at = CASE WHEN status IN {RequestStatus.OpenList} THEN @Now ELSE completed_at END,
+            receipt = CASE WHEN status IN {RequestStatus.OpenList} THEN @Receipt ELSE receipt END
+        WHERE id = @Id
+        """;
 
     private static string DescribeQueueView(RequestQueueFilter filter, int offset, int count, long total)
     {

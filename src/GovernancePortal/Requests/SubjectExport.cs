@@ -32,7 +32,7 @@ public sealed record ExportReceipt(long Records, long ErasedRecords, long Revoca
 /// before its end is marked stopped and leaves the request open; the first complete one completes it
 /// with a receipt.
 /// </summary>
-public sealed class SubjectExport(ConnectionFactory connections, DataKeyStore keys, RequestDesk desk, AuditLog audit, TimeProvider time)
+public sealed class SubjectExport(ConnectionFactory connections, ProgramQueries programQueries, DataKeyStore keys, RequestDesk desk, TimeProvider time)
 {
     public const string ContentType = "application/zip";
 
@@ -66,20 +66,20 @@ public sealed class SubjectExport(ConnectionFactory connections, DataKeyStore ke
         await using var connection = await connections.OpenAsync(cancellationToken);
         var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
             "SELECT count(*) FROM records WHERE subject_id = @SubjectId", new { SubjectId = subjectId }, cancellationToken: cancellationToken));
-        await StartAsync(request.Id, total, cancellationToken);
-        var progress = new Progress(time, total, (done, token) => ReportAsync(request.Id, done, token));
+        await desk.ExportStartedAsync(request.Id, total, cancellationToken);
+        var progress = new Progress(time, total, (done, token) => desk.ExportProgressAsync(request.Id, done, token));
         try
         {
             var archive = new HashingStream(output, deferSynchronousWrites: true);
             var counts = await WriteArchiveAsync(connection, subjectId, request, archive, actor, progress, cancellationToken);
             await archive.FlushAsync(cancellationToken);
             var receipt = counts with { Bytes = archive.Length, Sha256 = archive.Hash() };
-            await CompleteAsync(request, receipt, actor, cancellationToken);
+            await desk.ExportDeliveredAsync(request, receipt, actor, cancellationToken);
             return receipt;
         }
         catch (Exception)
         {
-            await StoppedAsync(request.Id, progress.Done);
+            await desk.ExportStoppedAsync(request.Id, progress.Done);
             throw;
         }
     }
@@ -87,7 +87,7 @@ public sealed class SubjectExport(ConnectionFactory connections, DataKeyStore ke
     private async Task<ExportReceipt> WriteArchiveAsync(DbConnection connection, long subjectId, DataRequest request, Stream archive, Actor actor,
         Progress progress, CancellationToken cancellationToken)
     {
-        var programs = await ProgramRegister.ListAsync(connection);
+        var programs = await programQueries.ListAsync(cancellationToken);
         var programKeys = programs.ToDictionary(p => p.Id, p => p.Key);
         var categoryKeys = programs.SelectMany(p => p.Categories).ToDictionary(c => c.Id, c => c.Key);
         var subject = await connection.QuerySingleAsync<SubjectRow>(
@@ -380,64 +380,6 @@ public sealed class SubjectExport(ConnectionFactory connections, DataKeyStore ke
         Times are UTC (ISO 8601). Every file is JSON in UTF-8.
 
         """;
-
-    private async Task StartAsync(long requestId, long total, CancellationToken cancellationToken)
-    {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
-        await connection.ExecuteAsync("""
-            UPDATE requests
-            SET status = CASE WHEN status = 'received' THEN 'in_progress' ELSE status END,
-                progress_done = 0, progress_total = @Total, progress_at = @Now, progress_stopped_at = NULL
-            WHERE id = @Id
-            """, new { Id = requestId, Total = total, Now = StoredTime.Normalize(time.GetUtcNow()) }, transaction);
-        await transaction.CommitAsync(cancellationToken);
-    }
-
-    private async Task ReportAsync(long requestId, long done, CancellationToken cancellationToken)
-    {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
-        await connection.ExecuteAsync("UPDATE requests SET progress_done = @Done, progress_at = @Now WHERE id = @Id",
-            new { Id = requestId, Done = done, Now = StoredTime.Normalize(time.GetUtcNow()) }, transaction);
-        await transaction.CommitAsync(cancellationToken);
-    }
-
-    /// <summary>Records that a download stopped early. The caller's cancellation has fired by now, so this runs on its own.</summary>
-    private async Task StoppedAsync(long requestId, long done)
-    {
-        try
-        {
-            await using var connection = await connections.OpenAsync(CancellationToken.None);
-            await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, CancellationToken.None);
-            await connection.ExecuteAsync("UPDATE requests SET progress_done = @Done, progress_at = @Now, progress_stopped_at = @Now WHERE id = @Id",
-                new { Id = requestId, Done = done, Now = StoredTime.Normalize(time.GetUtcNow()) }, transaction);
-            await transaction.CommitAsync(CancellationToken.None);
-        }
-        catch (DbException)
-        {
-            // The database is what failed; the status page then shows the download as stalled.
-        }
-    }
-
-    private async Task CompleteAsync(DataRequest request, ExportReceipt receipt, Actor actor, CancellationToken cancellationToken)
-    {
-        var now = StoredTime.Normalize(time.GetUtcNow());
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
-        // The first complete download completes the request; a later one only brings the progress up to date.
-        await connection.ExecuteAsync("""
-            UPDATE requests
-            SET progress_done = progress_total, progress_at = @Now,
-                status = CASE WHEN status IN ('received', 'in_progress') THEN 'completed' ELSE status END,
-                completed_at = CASE WHEN status IN ('received', 'in_progress') THEN @Now ELSE completed_at END,
-                receipt = CASE WHEN status IN ('received', 'in_progress') THEN @Receipt ELSE receipt END
-            WHERE id = @Id
-            """, new { request.Id, Now = now, Receipt = receipt.Describe(now) }, transaction);
-        await audit.AppendAsync(connection, transaction, new AuditEntry(actor.Name, actor.Roles, "request.export.delivered",
-            SubjectId: request.SubjectId, RecordCount: receipt.Records, Detail: $"{request.Reference}: {receipt.Bytes} bytes, SHA-256 {receipt.Sha256}"));
-        await transaction.CommitAsync(cancellationToken);
-    }
 
     /// <summary>Brings the request's progress up to date at most once per <see cref="ProgressInterval"/>.</summary>
     private sealed class Progress(TimeProvider clock, long total, Func<long, CancellationToken, Task> report)

@@ -26,11 +26,10 @@ public sealed class SessionStore(ConnectionFactory connections)
     public async Task CreateAsync(string keyHash, long subjectId, byte[] ticket, DateTimeOffset now, DateTimeOffset expiresAt,
         CancellationToken cancellationToken = default)
     {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
-        await connection.ExecuteAsync(DeleteOld, new { Cutoff = now - KeptAfterEnd }, transaction);
-        await connection.ExecuteAsync(Insert, new { KeyHash = keyHash, SubjectId = subjectId, Now = now, ExpiresAt = expiresAt, Ticket = ticket }, transaction);
-        await transaction.CommitAsync(cancellationToken);
+        await using var scope = await connections.BeginWriteAsync(cancellationToken);
+        await scope.ExecuteAsync(DeleteOld, new { Cutoff = now - KeptAfterEnd });
+        await scope.ExecuteAsync(Insert, new { KeyHash = keyHash, SubjectId = subjectId, Now = now, ExpiresAt = expiresAt, Ticket = ticket });
+        await scope.CommitAsync();
     }
 
     private const string Active = "key_hash = @KeyHash AND ended_at IS NULL AND expires_at > @Now";

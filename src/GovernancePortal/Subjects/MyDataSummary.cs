@@ -20,7 +20,7 @@ public sealed record ProgramHoldings(MonitoringProgram Program, IReadOnlyList<Ca
 }
 
 /// <summary>The subject's own view of what is held about them. The subject id always comes from the sign-in, never the client.</summary>
-public sealed class MyDataSummary(ConnectionFactory connections)
+public sealed class MyDataSummary(ConnectionFactory connections, ProgramQueries register)
 {
     private const string CountsBySubject = """
         SELECT program_id AS ProgramId, category_id AS CategoryId, count(*) AS RecordCount,
@@ -60,14 +60,16 @@ public sealed class MyDataSummary(ConnectionFactory connections)
 
     private async Task<IReadOnlyList<ProgramHoldings>> HoldingsAsync(long subjectId, string? programKey, CancellationToken cancellationToken)
     {
+        // One program when the page is about one, the register when it is about all of them.
+        var programs = programKey is null ? await register.ListAsync(cancellationToken)
+            : await register.GetAsync(programKey, cancellationToken) is { } one ? [one] : [];
         await using var connection = await connections.OpenAsync(cancellationToken);
-        var programs = (await ProgramRegister.ListAsync(connection)).Where(program => programKey is null || program.Key == programKey).ToList();
         if (programs.Count == 0)
             return [];
         var counts = (await connection.QueryAsync<CountRow>(new CommandDefinition(programKey is null ? CountsBySubject : CountsBySubjectInProgram,
             new { SubjectId = subjectId, ProgramId = programs[0].Id }, cancellationToken: cancellationToken))).ToDictionary(row => row.CategoryId);
-        var revoked = (await connection.QueryAsync<RevocationRow>(MyRevocations, new { SubjectId = subjectId })).ToList();
-        var holds = (await connection.QueryAsync<HoldRow>(MyHolds, new { SubjectId = subjectId })).ToList();
+        var revoked = (await connection.QueryAsync<RevocationRow>(new CommandDefinition(MyRevocations, new { SubjectId = subjectId }, cancellationToken: cancellationToken))).ToList();
+        var holds = (await connection.QueryAsync<HoldRow>(new CommandDefinition(MyHolds, new { SubjectId = subjectId }, cancellationToken: cancellationToken))).ToList();
         return programs
             .Where(program => program.Categories.Any(category => counts.ContainsKey(category.Id)) || revoked.Any(r => r.ProgramId == program.Id))
             .Select(program =>

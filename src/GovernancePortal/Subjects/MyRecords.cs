@@ -52,7 +52,7 @@ public sealed record MyProgram(MonitoringProgram Program, IReadOnlyList<MyCatego
 /// sign-in, never the client; a program key names a program in the public register, and every query is
 /// bounded by the subject id first, so another person's key in the URL finds nothing.
 /// </summary>
-public sealed class MyRecords(ConnectionFactory connections, DataKeyStore keys, MyDataSummary summary)
+public sealed class MyRecords(ConnectionFactory connections, ProgramQueries programs, DataKeyStore keys, MyDataSummary summary)
 {
     public const int PreviewLength = 200;
 
@@ -81,7 +81,7 @@ public sealed class MyRecords(ConnectionFactory connections, DataKeyStore keys, 
     public async Task<IReadOnlyList<DayCount>> PerDayAsync(long subjectId, string programKey, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default)
     {
         await using var connection = await connections.OpenAsync(cancellationToken);
-        if (await FindProgramAsync(connection, programKey) is not { } program)
+        if (await programs.GetAsync(programKey, cancellationToken) is not { } program)
             return [];
         var categories = program.Categories.ToDictionary(category => category.Id);
         var rows = await connection.QueryAsync<DayRow>(new CommandDefinition(PerDaySql(connections.Dialect),
@@ -140,7 +140,7 @@ public sealed class MyRecords(ConnectionFactory connections, DataKeyStore keys, 
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         await using var connection = await connections.OpenAsync(cancellationToken);
-        if (await FindProgramAsync(connection, programKey) is not { } program)
+        if (await programs.GetAsync(programKey, cancellationToken) is not { } program)
             return new MyRecordsPage([], 0);
         DataCategory? category = null;
         if (!string.IsNullOrEmpty(categoryKey) && (category = program.Categories.FirstOrDefault(c => c.Key == categoryKey)) is null)
@@ -246,9 +246,6 @@ public sealed class MyRecords(ConnectionFactory connections, DataKeyStore keys, 
         var line = string.Join(' ', text.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries));
         return line.Length <= PreviewLength ? line : line[..(PreviewLength - 1)].TrimEnd() + "…";
     }
-
-    private static async Task<MonitoringProgram?> FindProgramAsync(DbConnection connection, string programKey) =>
-        (await ProgramRegister.ListAsync(connection)).FirstOrDefault(program => program.Key == programKey);
 
     private sealed record DayRow
     {

@@ -1,10 +1,8 @@
-using System.Data.Common;
 using Dapper;
 using GovernancePortal.Access;
 using GovernancePortal.Audit;
 using GovernancePortal.Data;
 using GovernancePortal.Programs;
-using GovernancePortal.Requests;
 
 namespace GovernancePortal.Subjects;
 
@@ -33,7 +31,7 @@ public sealed record Revocation
 /// Both take effect at the commit on every node: the subject row is locked here, and collection reads
 /// revocations under a lock that conflicts with it.
 /// </summary>
-public sealed class Revocations(ConnectionFactory connections, AuditLog audit, RequestDesk requests, TimeProvider time)
+public sealed class Revocations(ConnectionFactory connections, ProgramQueries programs, AuditLog audit, TimeProvider time)
 {
     private const string Columns = """
         id AS Id, subject_id AS SubjectId, program_id AS ProgramId, category_id AS CategoryId, kind AS Kind,
@@ -54,57 +52,30 @@ public sealed class Revocations(ConnectionFactory connections, AuditLog audit, R
     /// </summary>
     public async Task<Revocation> RevokeAsync(long subjectId, string programKey, string? categoryKey, Actor actor, CancellationToken cancellationToken = default)
     {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
-        var (revocation, _, created) = await RevokeCoreAsync(connection, transaction, subjectId, programKey, categoryKey, actor);
-        if (created)
-            await transaction.CommitAsync(cancellationToken);
-        return revocation;
+        await using var scope = await connections.BeginWriteAsync(cancellationToken);
+        var revoked = await RevokeAsync(scope, subjectId, programKey, categoryKey, actor);
+        if (revoked.Created)
+            await scope.CommitAsync();
+        return revoked.Revocation;
     }
 
-    /// <summary>
-    /// What an employee does from their own page: revoke, and in the same transaction file what follows —
-    /// an erasure request when they withdraw consent, an objection for an officer to review when the
-    /// program rests on legitimate interest. Returns the active legal holds that keep data from erasure.
-    /// Doing it twice is one revocation and one request.
-    /// </summary>
-    public async Task<WithdrawalOutcome> WithdrawAsync(long subjectId, string programKey, string? categoryKey, Actor actor, CancellationToken cancellationToken = default)
+    /// <summary>The same inside <paramref name="scope"/>, which commits it with whatever else the caller does (the request it files).</summary>
+    public async Task<Revoked> RevokeAsync(WriteScope scope, long subjectId, string programKey, string? categoryKey, Actor actor)
     {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
-        var (revocation, program, _) = await RevokeCoreAsync(connection, transaction, subjectId, programKey, categoryKey, actor);
-        var followUpKind = revocation.Kind == RevocationKind.Withdrawal ? RequestKind.Erasure : RequestKind.Objection;
-        var followUp = await requests.SubmitAsync(connection, transaction, subjectId, followUpKind, programKey, categoryKey, actor);
-        var holds = (await connection.QueryAsync<string>(ActiveHolds, new { SubjectId = subjectId, ProgramId = program.Id }, transaction)).ToList();
-        await transaction.CommitAsync(cancellationToken);
-        return new WithdrawalOutcome(revocation, followUp, holds);
-    }
-
-    private const string ActiveHolds = """
-        SELECT reason FROM legal_holds
-        WHERE released_at IS NULL
-          AND (subject_id = @SubjectId OR subject_id IS NULL)
-          AND (program_id = @ProgramId OR program_id IS NULL)
-        ORDER BY placed_at
-        """;
-
-    private async Task<(Revocation Revocation, MonitoringProgram Program, bool Created)> RevokeCoreAsync(
-        DbConnection connection, DbTransaction transaction, long subjectId, string programKey, string? categoryKey, Actor actor)
-    {
-        var (program, categoryId) = await LockSubjectAndFindScopeAsync(connection, transaction, subjectId, programKey, categoryKey);
-        var active = (await connection.QueryAsync<Revocation>(Active, new { SubjectId = subjectId, ProgramId = program.Id }, transaction)).ToList();
+        var (program, categoryId) = await LockSubjectAndFindScopeAsync(scope, subjectId, programKey, categoryKey);
+        var active = await scope.QueryAsync<Revocation>(Active, new { SubjectId = subjectId, ProgramId = program.Id });
         var covering = active.FirstOrDefault(r => r.CategoryId is null || r.CategoryId == categoryId);
         if (covering is not null)
-            return (covering, program, false);
+            return new Revoked(covering, program, Created: false);
 
         var kind = program.LegalBasis == LegalBasis.Consent ? RevocationKind.Withdrawal : RevocationKind.Objection;
         // Taken after the subject lock: no record of this scope accepted later can have an earlier received time.
         var now = StoredTime.Normalize(time.GetUtcNow());
-        var id = await connection.ExecuteScalarAsync<long>(Insert,
-            new { SubjectId = subjectId, ProgramId = program.Id, CategoryId = categoryId, Kind = kind, Now = now }, transaction);
-        await audit.AppendAsync(connection, transaction, new AuditEntry(actor.Name, actor.Roles, "subject.revoked",
+        var id = await scope.ExecuteScalarAsync<long>(Insert,
+            new { SubjectId = subjectId, ProgramId = program.Id, CategoryId = categoryId, Kind = kind, Now = now });
+        await audit.AppendAsync(scope, new AuditEntry(actor.Name, actor.Roles, AuditActions.SubjectRevoked,
             SubjectId: subjectId, Program: program.Key, Detail: $"{kind} of {(categoryKey is null ? "the whole program" : "category " + categoryKey)}"));
-        return (new Revocation { Id = id, SubjectId = subjectId, ProgramId = program.Id, CategoryId = categoryId, Kind = kind, CreatedAt = now }, program, true);
+        return new Revoked(new Revocation { Id = id, SubjectId = subjectId, ProgramId = program.Id, CategoryId = categoryId, Kind = kind, CreatedAt = now }, program, Created: true);
     }
 
     /// <summary>
@@ -117,15 +88,14 @@ public sealed class Revocations(ConnectionFactory connections, AuditLog audit, R
     /// </summary>
     public async Task<bool> RejoinAsync(long subjectId, string programKey, string? categoryKey, Actor actor, CancellationToken cancellationToken = default)
     {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
-        var (program, categoryId) = await LockSubjectAndFindScopeAsync(connection, transaction, subjectId, programKey, categoryKey);
+        await using var scope = await connections.BeginWriteAsync(cancellationToken);
+        var (program, categoryId) = await LockSubjectAndFindScopeAsync(scope, subjectId, programKey, categoryKey);
         if (program.LegalBasis != LegalBasis.Consent)
             throw new RuleViolation("This program does not rest on your consent, so there is nothing to re-join: your objection is with the privacy officers, who decide it and tell you why.");
         if (program.State == ProgramState.Retired)
             throw new RuleViolation("The program is retired and collects nothing any more, so there is nothing to re-join.");
 
-        var active = (await connection.QueryAsync<Revocation>(Active, new { SubjectId = subjectId, ProgramId = program.Id }, transaction)).ToList();
+        var active = (await scope.QueryAsync<Revocation>(Active, new { SubjectId = subjectId, ProgramId = program.Id })).ToList();
         var inScope = active.Where(r => categoryId is null || r.CategoryId is null || r.CategoryId == categoryId).ToList();
         // An objection filed while the program rested on legitimate interest is still an officer's to decide.
         if (inScope.Any(r => r.Kind == RevocationKind.Objection))
@@ -136,12 +106,12 @@ public sealed class Revocations(ConnectionFactory connections, AuditLog audit, R
             return false;
 
         var now = StoredTime.Normalize(time.GetUtcNow());
-        await connection.ExecuteAsync($"UPDATE revocations SET withdrawn_at = @Now WHERE id {connections.Dialect.AnyOf("@Ids")}",
-            new { Now = now, Ids = connections.Dialect.List(inScope.Select(r => r.Id)) }, transaction);
-        await audit.AppendAsync(connection, transaction, new AuditEntry(actor.Name, actor.Roles, "subject.rejoined",
+        await scope.ExecuteAsync($"UPDATE revocations SET withdrawn_at = @Now WHERE id {scope.Dialect.AnyOf("@Ids")}",
+            new { Now = now, Ids = scope.Dialect.List(inScope.Select(r => r.Id)) });
+        await audit.AppendAsync(scope, new AuditEntry(actor.Name, actor.Roles, "subject.rejoined",
             SubjectId: subjectId, Program: program.Key,
             Detail: $"consent given again for {(categoryKey is null ? "the whole program" : "category " + categoryKey)}; earlier erasure requests stand"));
-        await transaction.CommitAsync(cancellationToken);
+        await scope.CommitAsync();
         return true;
     }
 
@@ -151,11 +121,10 @@ public sealed class Revocations(ConnectionFactory connections, AuditLog audit, R
     /// revocation or a re-join take effect exactly at its commit.
     /// </summary>
     private async Task<(MonitoringProgram Program, long? CategoryId)> LockSubjectAndFindScopeAsync(
-        DbConnection connection, DbTransaction transaction, long subjectId, string programKey, string? categoryKey)
+        WriteScope scope, long subjectId, string programKey, string? categoryKey)
     {
-        await LockSubjectAsync(connection, transaction, subjectId);
-        var program = (await ProgramRegister.ListAsync(connection, transaction)).FirstOrDefault(p => p.Key == programKey)
-            ?? throw new NotFound($"There is no program '{programKey}'.");
+        await LockSubjectAsync(scope, subjectId);
+        var program = await programs.RequireAsync(scope, programKey);
         if (categoryKey is null)
             return (program, null);
         var categoryId = program.Categories.FirstOrDefault(c => c.Key == categoryKey && c.RetiredAt is null)?.Id
@@ -167,22 +136,26 @@ public sealed class Revocations(ConnectionFactory connections, AuditLog audit, R
     /// Locks the subject row for a change to what may be collected about them. Collection reads revocations
     /// after a share lock on the same row, so the two are ordered: the change holds from its commit on.
     /// </summary>
-    internal static Task LockSubjectAsync(DbConnection connection, DbTransaction transaction, long subjectId) =>
-        connection.ExecuteAsync($"SELECT id FROM subjects WHERE id = @Id {SqlDialect.Of(connection).ForUpdate}", new { Id = subjectId }, transaction);
+    public static Task LockSubjectAsync(WriteScope scope, long subjectId) =>
+        scope.ExecuteAsync($"SELECT id FROM subjects WHERE id = @Id {scope.Dialect.ForUpdate}", new { Id = subjectId });
 
     // The objection a request stands for: same subject, program and scope (the whole program, or one category).
-    private const string EndObjection = """
+    private const string EndObjection = $"""
         UPDATE revocations SET withdrawn_at = @Now
-        WHERE subject_id = @SubjectId AND kind = 'objection' AND withdrawn_at IS NULL
+        WHERE subject_id = @SubjectId AND kind = '{RevocationKind.Objection}' AND withdrawn_at IS NULL
           AND program_id = (SELECT program_id FROM requests WHERE id = @RequestId)
           AND coalesce(category_id, 0) = coalesce((SELECT category_id FROM requests WHERE id = @RequestId), 0)
         """;
 
-    /// <summary>Ends the objection that the objection request <paramref name="requestId"/> filed (an officer rejected it), inside the decision's transaction.</summary>
-    internal static async Task EndObjectionAsync(DbConnection connection, DbTransaction transaction, long subjectId, long requestId, DateTimeOffset now)
+    /// <summary>
+    /// Ends the objection that the objection request <paramref name="requestId"/> filed (an officer rejected
+    /// it), inside the decision's scope. The time is taken after the subject lock, as for every change to
+    /// what may be collected about the person.
+    /// </summary>
+    public async Task EndObjectionAsync(WriteScope scope, long subjectId, long requestId)
     {
-        await LockSubjectAsync(connection, transaction, subjectId);
-        await connection.ExecuteAsync(EndObjection, new { SubjectId = subjectId, RequestId = requestId, Now = StoredTime.Normalize(now) }, transaction);
+        await LockSubjectAsync(scope, subjectId);
+        await scope.ExecuteAsync(EndObjection, new { SubjectId = subjectId, RequestId = requestId, Now = StoredTime.Normalize(time.GetUtcNow()) });
     }
 
     /// <summary>The subject's revocations still in force, for their own pages.</summary>
@@ -194,5 +167,5 @@ public sealed class Revocations(ConnectionFactory connections, AuditLog audit, R
     }
 }
 
-/// <summary>A revocation, the request it filed, and the legal holds that keep data from erasure (their reasons).</summary>
-public sealed record WithdrawalOutcome(Revocation Revocation, DataRequest FollowUp, IReadOnlyList<string> LegalHolds);
+/// <summary>A revocation, the program it is in, and whether this call made it (false: it was in force already).</summary>
+public sealed record Revoked(Revocation Revocation, MonitoringProgram Program, bool Created);

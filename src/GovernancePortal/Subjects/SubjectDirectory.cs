@@ -50,9 +50,8 @@ public sealed class SubjectDirectory(ConnectionFactory connections, TimeProvider
         var name = string.IsNullOrWhiteSpace(person.DisplayName) ? email : person.DisplayName.Trim();
         var now = time.GetUtcNow();
 
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
-        var linked = await connection.QuerySingleOrDefaultAsync<Subject>(ByExternalId, new { person.ExternalId }, transaction);
+        await using var scope = await connections.BeginWriteAsync(cancellationToken);
+        var linked = await scope.QuerySingleOrDefaultAsync<Subject>(ByExternalId, new { person.ExternalId });
         long id;
         if (linked is not null)
         {
@@ -62,35 +61,35 @@ public sealed class SubjectDirectory(ConnectionFactory connections, TimeProvider
             var keptEmail = linked.Email;
             if (linked.Email != email && person.EmailVerified)
             {
-                if (await connection.QuerySingleOrDefaultAsync<Subject>(ByEmail, new { Email = email }, transaction) is not null)
+                if (await scope.QuerySingleOrDefaultAsync<Subject>(ByEmail, new { Email = email }) is not null)
                     throw new SubjectProblem(SignInRefusal.EmailHeldByAnotherSubject);
                 keptEmail = email;
             }
             id = linked.Id;
-            await connection.ExecuteAsync(UpdateSignIn,
-                new { Id = id, person.ExternalId, person.Issuer, Email = keptEmail, DisplayName = name, Now = now }, transaction);
+            await scope.ExecuteAsync(UpdateSignIn,
+                new { Id = id, person.ExternalId, person.Issuer, Email = keptEmail, DisplayName = name, Now = now });
         }
         else
         {
-            var byEmail = await connection.QuerySingleOrDefaultAsync<Subject>(ByEmail, new { Email = email }, transaction);
+            var byEmail = await scope.QuerySingleOrDefaultAsync<Subject>(ByEmail, new { Email = email });
             if (byEmail?.ExternalId is not null)
                 throw new SubjectProblem(SignInRefusal.EmailBelongsToAnotherAccount);
             if (!person.EmailVerified)
                 throw new SubjectProblem(SignInRefusal.EmailUnverified);
             if (byEmail is null)
             {
-                id = await connection.ExecuteScalarAsync<long>(Insert,
-                    new { person.ExternalId, person.Issuer, Email = email, DisplayName = name, Now = now }, transaction);
+                id = await scope.ExecuteScalarAsync<long>(Insert,
+                    new { person.ExternalId, person.Issuer, Email = email, DisplayName = name, Now = now });
             }
             else
             {
                 id = byEmail.Id;
-                await connection.ExecuteAsync(UpdateSignIn,
-                    new { Id = id, person.ExternalId, person.Issuer, Email = email, DisplayName = name, Now = now }, transaction);
+                await scope.ExecuteAsync(UpdateSignIn,
+                    new { Id = id, person.ExternalId, person.Issuer, Email = email, DisplayName = name, Now = now });
             }
         }
-        var subject = await connection.QuerySingleAsync<Subject>(ById, new { Id = id }, transaction);
-        await transaction.CommitAsync(cancellationToken);
+        var subject = await scope.QuerySingleAsync<Subject>(ById, new { Id = id });
+        await scope.CommitAsync();
         return subject;
     }
 
@@ -112,9 +111,9 @@ public sealed class SubjectDirectory(ConnectionFactory connections, TimeProvider
     /// <summary>
     /// Finds or creates the subjects collectors name: by email address, or otherwise by the identity
     /// provider's subject id. A subject created here is linked when that person first signs in.
-    /// Call inside the caller's write transaction; returns ids by <see cref="ReferenceKey"/>.
+    /// Call inside the caller's write scope; returns ids by <see cref="ReferenceKey"/>.
     /// </summary>
-    public async Task<IReadOnlyDictionary<string, long>> EnsureByReferencesAsync(DbConnection connection, DbTransaction transaction, IEnumerable<string> references)
+    public async Task<IReadOnlyDictionary<string, long>> EnsureByReferencesAsync(WriteScope scope, IEnumerable<string> references)
     {
         var keys = references.Select(ReferenceKey).ToHashSet(StringComparer.Ordinal);
         var ids = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -127,13 +126,13 @@ public sealed class SubjectDirectory(ConnectionFactory connections, TimeProvider
         foreach (var key in missing)
         {
             var isEmail = key.Contains('@');
-            await connection.ExecuteAsync(InsertIfAbsent, new
+            await scope.ExecuteAsync(InsertIfAbsent, new
             {
                 ExternalId = isEmail ? null : key,
                 Email = isEmail ? key : null,
                 DisplayName = key,
                 Now = now,
-            }, transaction);
+            });
         }
         await ReadAsync();
         return ids;
@@ -143,10 +142,10 @@ public sealed class SubjectDirectory(ConnectionFactory connections, TimeProvider
             var emails = keys.Where(key => key.Contains('@') && !ids.ContainsKey(key)).ToArray();
             var externalIds = keys.Where(key => !key.Contains('@') && !ids.ContainsKey(key)).ToArray();
             if (emails.Length > 0)
-                foreach (var row in await connection.QueryAsync<Subject>($"{IdColumns} WHERE email {connections.Dialect.AnyOf("@Emails")}", new { Emails = connections.Dialect.List(emails) }, transaction))
+                foreach (var row in await scope.QueryAsync<Subject>($"{IdColumns} WHERE email {scope.Dialect.AnyOf("@Emails")}", new { Emails = scope.Dialect.List(emails) }))
                     ids[row.Email!] = row.Id;
             if (externalIds.Length > 0)
-                foreach (var row in await connection.QueryAsync<Subject>($"{IdColumns} WHERE external_id {connections.Dialect.AnyOf("@ExternalIds")}", new { ExternalIds = connections.Dialect.List(externalIds) }, transaction))
+                foreach (var row in await scope.QueryAsync<Subject>($"{IdColumns} WHERE external_id {scope.Dialect.AnyOf("@ExternalIds")}", new { ExternalIds = scope.Dialect.List(externalIds) }))
                     ids[row.ExternalId!] = row.Id;
         }
     }

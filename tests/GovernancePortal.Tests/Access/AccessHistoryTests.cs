@@ -19,12 +19,11 @@ public sealed class AccessHistoryTests : DatabaseTests
     {
         var clock = new FakeTimeProvider(SampleData.Epoch);
         var db = await TestDatabase.CreateAsync(engine, clock);
-        await using var connection = await db.OpenAsync();
         foreach (var entry in entries)
         {
-            await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, Cancellation);
-            await db.Get<AuditLog>().AppendAsync(connection, transaction, entry);
-            await transaction.CommitAsync(Cancellation);
+            await using var scope = await db.Get<ConnectionFactory>().BeginWriteAsync(Cancellation);
+            await db.Get<AuditLog>().AppendAsync(scope, entry);
+            await scope.CommitAsync();
             clock.Advance(TimeSpan.FromMinutes(1));
         }
         return db;
@@ -103,11 +102,10 @@ public sealed class AccessHistoryTests : DatabaseTests
             new AuditEntry(Priya, [Roles.PrivacyOfficer], "objection.rejected", AliceId, "mci", Detail: "p1"),
             new AuditEntry("system", [], "records.purged", AliceId, "mci", Detail: "s1"));
         var nextDay = new FakeTimeProvider(SampleData.Epoch.AddDays(1));
-        await using (var connection = await db.OpenAsync())
+        await using (var scope = await db.Get<ConnectionFactory>().BeginWriteAsync(Cancellation))
         {
-            await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, Cancellation);
-            await new AuditLog(db.Get<SqlDialect>(), nextDay).AppendAsync(connection, transaction, Read("Dana.Other@example.com", AliceId, "d3_next_day"));
-            await transaction.CommitAsync(Cancellation);
+            await new AuditLog(nextDay).AppendAsync(scope, Read("Dana.Other@example.com", AliceId, "d3_next_day"));
+            await scope.CommitAsync();
         }
 
         async Task<IEnumerable<string?>> Details(AccessFilter filter) => (await PageAsync(db, AliceId, filter)).Events.Select(e => e.Detail);

@@ -11,10 +11,9 @@ public sealed class AuditLogTests : DatabaseTests
 {
     private static async Task AppendAsync(IServiceProvider services, AuditEntry entry)
     {
-        await using var connection = await services.GetRequiredService<ConnectionFactory>().OpenAsync();
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection);
-        await services.GetRequiredService<AuditLog>().AppendAsync(connection, transaction, entry);
-        await transaction.CommitAsync();
+        await using var scope = await services.GetRequiredService<ConnectionFactory>().BeginWriteAsync();
+        await services.GetRequiredService<AuditLog>().AppendAsync(scope, entry);
+        await scope.CommitAsync();
     }
 
     private static async Task<IReadOnlyList<AuditEvent>> ReadAllAsync(TestDatabase db)

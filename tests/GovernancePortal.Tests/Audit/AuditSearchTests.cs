@@ -22,7 +22,7 @@ public sealed class AuditSearchTests : DatabaseTests
         Assert.Equal(Enumerable.Range(11, 20).Reverse().Select(seq => (long)seq), page.Events.Select(e => e.Seq));
         var all = await ReadAllAsync(db);
         var searched = all[^1];
-        Assert.Equal((31L, "audrey@example.com", "Auditor,Employee", AuditSearch.SearchedAction, (long?)20), (searched.Seq, searched.Actor, searched.ActorRoles, searched.Action, searched.RecordCount));
+        Assert.Equal((31L, "audrey@example.com", "Auditor,Employee", AuditActions.AuditSearched, (long?)20), (searched.Seq, searched.Actor, searched.ActorRoles, searched.Action, searched.RecordCount));
         Assert.Equal("rows 1-20 of 30; no filter", searched.Detail);
         Assert.Equal(all[^2].Hash, searched.PrevHash);
         Assert.Equal(AuditChain.ComputeHash(searched), searched.Hash);
@@ -44,7 +44,7 @@ public sealed class AuditSearchTests : DatabaseTests
         Assert.All(pauses.Events, e => Assert.Equal(("program.paused", "mci"), (e.Action, e.Program)));
         Assert.Equal(15, pauses.Total);
         Assert.Equal(0, wildcard.Total);
-        var searches = (await ReadAllAsync(db)).Where(e => e.Action == AuditSearch.SearchedAction).ToList();
+        var searches = (await ReadAllAsync(db)).Where(e => e.Action == AuditActions.AuditSearched).ToList();
         Assert.Equal(
             ["rows 6-10 of 15; actor contains \"DANA\"", "rows 1-15 of 15; action program.paused, program mci", "no rows of 0; actor contains \"%\""],
             searches.Select(e => e.Detail));
@@ -66,16 +66,15 @@ public sealed class AuditSearchTests : DatabaseTests
     /// <summary>Events 1, 3, 5 … by dana reading mci's records; 2, 4, 6 … by priya pausing it.</summary>
     private static async Task AppendAsync(TestDatabase db, int count)
     {
-        await using var connection = await db.OpenAsync();
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection);
+        await using var scope = await db.Get<ConnectionFactory>().BeginWriteAsync();
         for (var i = 1; i <= count; i++)
         {
             var entry = i % 2 == 1
                 ? new AuditEntry("dana@example.com", [Roles.DataConsumer], "records.read", SubjectId: null, Program: "mci", RecordCount: i)
                 : new AuditEntry("priya@example.com", [Roles.PrivacyOfficer], "program.paused", Program: "mci", Detail: "pause");
-            await db.Get<AuditLog>().AppendAsync(connection, transaction, entry);
+            await db.Get<AuditLog>().AppendAsync(scope, entry);
         }
-        await transaction.CommitAsync();
+        await scope.CommitAsync();
     }
 
     private static async Task<IReadOnlyList<AuditEvent>> ReadAllAsync(TestDatabase db)

@@ -33,7 +33,7 @@ public static class CollectionSamples
         var registry = services.GetRequiredService<CollectorRegistry>();
         var (_, token) = await registry.CreateAsync(key, $"{key} agent", Priya);
         var collector = await registry.AuthenticateAsync(token) ?? throw new InvalidOperationException("A new collector's token did not authenticate.");
-        var registered = await services.GetRequiredService<ProgramRegister>().GetAsync(key) ?? throw new InvalidOperationException($"Program {key} is not registered.");
+        var registered = await services.GetRequiredService<ProgramQueries>().GetAsync(key) ?? throw new InvalidOperationException($"Program {key} is not registered.");
         return new CollectingProgram(key, program.Id, registered.Categories.ToDictionary(c => c.Key, c => c.Id), program.CreatedAt, collector);
     }
 

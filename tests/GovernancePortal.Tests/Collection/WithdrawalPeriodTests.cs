@@ -1,3 +1,4 @@
+using GovernancePortal.Requests;
 using GovernancePortal.Access;
 using GovernancePortal.Collection;
 using GovernancePortal.Subjects;
@@ -38,7 +39,7 @@ public sealed class WithdrawalPeriodTests : DatabaseTests
     {
         _clock.Advance(TimeSpan.FromHours(1));
         var withdrew = Now;
-        await db.Get<Revocations>().WithdrawAsync(carol, "mci", categoryKey, Person(Carol, carol), Cancellation);
+        await db.Get<Withdrawals>().WithdrawAsync(carol, "mci", categoryKey, Person(Carol, carol), Cancellation);
         _clock.Advance(TimeSpan.FromHours(1));
         var rejoined = Now;
         Assert.True(await db.Get<Revocations>().RejoinAsync(carol, "mci", categoryKey, Person(Carol, carol), Cancellation));

@@ -10,10 +10,9 @@ public sealed class DataKeyStoreTests : DatabaseTests
 {
     private static async Task<DataKey> GetOrCreateAsync(TestDatabase db, DataKeyScope scope)
     {
-        await using var connection = await db.OpenAsync();
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, Cancellation);
-        var key = await db.Get<DataKeyStore>().GetOrCreateAsync(connection, transaction, scope);
-        await transaction.CommitAsync(Cancellation);
+        await using var unitOfWork = await db.Get<ConnectionFactory>().BeginWriteAsync(Cancellation);
+        var key = (await db.Get<DataKeyStore>().GetOrCreateManyAsync(unitOfWork, [scope]))[scope];
+        await unitOfWork.CommitAsync();
         return key;
     }
 

@@ -82,7 +82,7 @@ public sealed class DemoDataTests(SeededDemoDatabases seeded) : DatabaseTests, I
     public async Task Seed_AliceAndBob_HaveRecordsInEveryCategory_WhosePayloadsOpenAsJson(Engine engine)
     {
         var db = await seeded.ForAsync(engine);
-        var programs = (await db.Get<ProgramRegister>().ListAsync(Cancellation)).ToDictionary(p => p.Key);
+        var programs = (await db.Get<ProgramQueries>().ListAsync(Cancellation)).ToDictionary(p => p.Key);
         var mci = programs["mci"];
         var endpoint = programs["endpoint-security"];
         Assert.Equal(["keystrokes", "mouse_movements", "transcriptions", "performance_data"], mci.Categories.Select(c => c.Key));

@@ -25,7 +25,7 @@ public sealed class PauseSwitchTests : DatabaseTests
         return db;
     }
 
-    private static async Task<MonitoringProgram> ProgramAsync(TestDatabase db) => (await db.Get<ProgramRegister>().GetAsync("mci", Cancellation))!;
+    private static async Task<MonitoringProgram> ProgramAsync(TestDatabase db) => (await db.Get<ProgramQueries>().GetAsync("mci", Cancellation))!;
 
     private static async Task<IReadOnlyList<string>> PausedCategoriesAsync(TestDatabase db) =>
         (await ProgramAsync(db)).Categories.Where(c => c.Paused).Select(c => c.Key).Order(StringComparer.Ordinal).ToList();

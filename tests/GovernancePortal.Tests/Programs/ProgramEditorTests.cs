@@ -16,7 +16,7 @@ public sealed class ProgramEditorTests : DatabaseTests
 
     private readonly FakeTimeProvider _clock = new(SampleData.Epoch);
 
-    private static async Task<MonitoringProgram?> FindAsync(TestDatabase db, string key = "mci") => await db.Get<ProgramRegister>().GetAsync(key, Cancellation);
+    private static async Task<MonitoringProgram?> FindAsync(TestDatabase db, string key = "mci") => await db.Get<ProgramQueries>().GetAsync(key, Cancellation);
 
     private static async Task<IReadOnlyList<AuditEvent>> AuditAsync(TestDatabase db)
     {
@@ -67,7 +67,7 @@ public sealed class ProgramEditorTests : DatabaseTests
 
         Assert.True(field == refused.Field, $"{why}: field {refused.Field}");
         Assert.Contains(named, refused.Message, StringComparison.OrdinalIgnoreCase);
-        Assert.Empty(await db.Get<ProgramRegister>().ListAsync(Cancellation));
+        Assert.Empty(await db.Get<ProgramQueries>().ListAsync(Cancellation));
         Assert.Empty(await AuditAsync(db));
     }
 
@@ -81,7 +81,7 @@ public sealed class ProgramEditorTests : DatabaseTests
 
         Assert.Equal("key", refused.Field);
         Assert.Contains("'mci'", refused.Message);
-        Assert.Equal("Model Capability Initiative", Assert.Single(await db.Get<ProgramRegister>().ListAsync(Cancellation)).Name);
+        Assert.Equal("Model Capability Initiative", Assert.Single(await db.Get<ProgramQueries>().ListAsync(Cancellation)).Name);
     }
 
     [Theory, MemberData(nameof(Engines))]
@@ -100,7 +100,7 @@ public sealed class ProgramEditorTests : DatabaseTests
         await Assert.ThrowsAsync<RuleViolation>(() => editor.UpdateCategoryAsync("mci", "keystrokes", Keystrokes with { RetentionDays = 3650 }, Alice, Cancellation));
         await Assert.ThrowsAsync<RuleViolation>(() => editor.RetireCategoryAsync("mci", "keystrokes", Alice, Cancellation));
 
-        var program = Assert.Single(await db.Get<ProgramRegister>().ListAsync(Cancellation));
+        var program = Assert.Single(await db.Get<ProgramQueries>().ListAsync(Cancellation));
         Assert.Equal(("Model Capability Initiative", ProgramState.Active), (program.Name, program.State));
         var category = Assert.Single(program.Categories);
         Assert.Equal((30, (DateTimeOffset?)null), (category.RetentionDays, category.RetiredAt));

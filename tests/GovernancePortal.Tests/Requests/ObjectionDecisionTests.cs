@@ -25,7 +25,7 @@ public sealed class ObjectionDecisionTests : DatabaseTests
     {
         var (db, program, carol) = await StartAsync(engine);
         await using var _ = db;
-        var objection = await db.Get<Revocations>().WithdrawAsync(carol, "endpoint-security", null, Person(carol), Cancellation);
+        var objection = await db.Get<Withdrawals>().WithdrawAsync(carol, "endpoint-security", null, Person(carol), Cancellation);
         Assert.Equal([RejectReason.SubjectRevoked, null], await CollectAsync(db, program, Carol, Dan));
 
         await db.Get<RequestDesk>().DecideObjectionAsync(objection.FollowUp.Reference, uphold: false, "Needed to detect malware on company laptops.", Priya, Cancellation);
@@ -41,7 +41,7 @@ public sealed class ObjectionDecisionTests : DatabaseTests
     {
         var (db, program, carol) = await StartAsync(engine);
         await using var _ = db;
-        var objection = await db.Get<Revocations>().WithdrawAsync(carol, "endpoint-security", null, Person(carol), Cancellation);
+        var objection = await db.Get<Withdrawals>().WithdrawAsync(carol, "endpoint-security", null, Person(carol), Cancellation);
 
         await db.Get<RequestDesk>().DecideObjectionAsync(objection.FollowUp.Reference, uphold: true, "Your objection outweighs our interest.", Priya, Cancellation);
 
@@ -55,8 +55,9 @@ public sealed class ObjectionDecisionTests : DatabaseTests
         var (db, program, carol) = await StartAsync(engine);
         await using var _ = db;
         var revocations = db.Get<Revocations>();
-        var processes = await revocations.WithdrawAsync(carol, "endpoint-security", "process_events", Person(carol), Cancellation);
-        await revocations.WithdrawAsync(carol, "endpoint-security", "network", Person(carol), Cancellation);
+        var withdrawals = db.Get<Withdrawals>();
+        var processes = await withdrawals.WithdrawAsync(carol, "endpoint-security", "process_events", Person(carol), Cancellation);
+        await withdrawals.WithdrawAsync(carol, "endpoint-security", "network", Person(carol), Cancellation);
 
         await db.Get<RequestDesk>().DecideObjectionAsync(processes.FollowUp.Reference, uphold: false, "Process events are needed to detect malware.", Priya, Cancellation);
 
@@ -97,7 +98,7 @@ public sealed class ObjectionDecisionTests : DatabaseTests
     private static async Task<string?> CategoryOfActiveRevocationAsync(TestDatabase db, long subjectId)
     {
         var active = Assert.Single(await db.Get<Revocations>().ActiveForSubjectAsync(subjectId, Cancellation));
-        var program = await db.Get<ProgramRegister>().GetAsync("endpoint-security");
+        var program = await db.Get<ProgramQueries>().GetAsync("endpoint-security");
         return program!.Categories.Single(c => c.Id == active.CategoryId).Key;
     }
 }

@@ -39,7 +39,7 @@ public sealed class OwnRequestTests : DatabaseTests
         await using (var connection = await db.OpenAsync())
             await connection.ExecuteAsync("UPDATE programs SET legal_basis = 'legitimate_interest' WHERE key = 'endpoint-security'");
         var priya = await OfficerAsync(db, PriyaEmail);
-        var objection = await db.Get<Revocations>().WithdrawAsync(priya.SubjectId!.Value, "endpoint-security", null, priya, Cancellation);
+        var objection = await db.Get<Withdrawals>().WithdrawAsync(priya.SubjectId!.Value, "endpoint-security", null, priya, Cancellation);
         var renamed = priya with { Name = "priya.sharma@example.com" };
         var desk = db.Get<RequestDesk>();
 

@@ -106,9 +106,10 @@ public sealed class RequestDeskTests : DatabaseTests
         var program = await SampleData.ProgramAsync(db, "mci", "keystrokes");
         var alice = await SampleData.SubjectAsync(db, "alice@example.com");
         var revocations = db.Get<Revocations>();
+        var withdrawals = db.Get<Withdrawals>();
 
-        var first = await revocations.WithdrawAsync(alice, "mci", null, Employee(alice), Cancellation);
-        var again = await revocations.WithdrawAsync(alice, "mci", null, Employee(alice), Cancellation);
+        var first = await withdrawals.WithdrawAsync(alice, "mci", null, Employee(alice), Cancellation);
+        var again = await withdrawals.WithdrawAsync(alice, "mci", null, Employee(alice), Cancellation);
 
         Assert.Equal(RevocationKind.Withdrawal, first.Revocation.Kind);
         Assert.Equal(RequestKind.Erasure, first.FollowUp.Kind);
@@ -133,7 +134,7 @@ public sealed class RequestDeskTests : DatabaseTests
                 INSERT INTO legal_holds (subject_id, program_id, reason, placed_by, placed_at) VALUES (@alice, @program, 'Litigation 2026-114', 'priya@example.com', @Now)
                 """, new { alice, program = program.Id, Now = SampleData.Epoch });
 
-        var outcome = await db.Get<Revocations>().WithdrawAsync(alice, "mci", "keystrokes", Employee(alice), Cancellation);
+        var outcome = await db.Get<Withdrawals>().WithdrawAsync(alice, "mci", "keystrokes", Employee(alice), Cancellation);
 
         Assert.Equal(["Litigation 2026-114"], outcome.LegalHolds);
         Assert.Equal("keystrokes", outcome.FollowUp.CategoryKey);
@@ -147,7 +148,7 @@ public sealed class RequestDeskTests : DatabaseTests
         await using (var connection = await db.OpenAsync())
             await connection.ExecuteAsync("UPDATE programs SET legal_basis = 'legitimate_interest' WHERE key = 'endpoint-security'");
         var alice = await SampleData.SubjectAsync(db, "alice@example.com");
-        var outcome = await db.Get<Revocations>().WithdrawAsync(alice, "endpoint-security", null, Employee(alice), Cancellation);
+        var outcome = await db.Get<Withdrawals>().WithdrawAsync(alice, "endpoint-security", null, Employee(alice), Cancellation);
         var desk = db.Get<RequestDesk>();
 
         Assert.Equal(RevocationKind.Objection, outcome.Revocation.Kind);

@@ -195,7 +195,7 @@ public sealed class RequestIsolationTests : DatabaseTests
             await connection.ExecuteAsync("UPDATE programs SET legal_basis = 'legitimate_interest' WHERE key = 'endpoint-security'");
         var alice = await SampleData.SubjectAsync(db, "alice@example.com");
         var bob = await SampleData.SubjectAsync(db, "bob@example.com");
-        var outcome = await db.Get<Revocations>().WithdrawAsync(alice, "endpoint-security", null, Employee("alice@example.com", alice), Cancellation);
+        var outcome = await db.Get<Withdrawals>().WithdrawAsync(alice, "endpoint-security", null, Employee("alice@example.com", alice), Cancellation);
         Assert.Equal(RequestKind.Objection, outcome.FollowUp.Kind);
         return (alice, bob, outcome.FollowUp);
     }

@@ -111,7 +111,7 @@ public sealed class RequestQueueTests : DatabaseTests
         await desk.QueueAsync(new RequestQueueFilter(), 0, 50, priya, Cancellation);
         await desk.QueueAsync(new RequestQueueFilter(Kind: RequestKind.Erasure), Filed - 60, 50, priya, Cancellation);
 
-        var events = await EventsAsync(db, RequestAction.QueueViewed);
+        var events = await EventsAsync(db, AuditActions.RequestQueueViewed);
         Assert.Equal(2, events.Count);
         Assert.All(events, e => Assert.Equal((priya.Name, "Employee,PrivacyOfficer", (long?)null), (e.Actor, e.ActorRoles, e.SubjectId)));
         Assert.Equal([50L, 0L], events.Select(e => e.RecordCount ?? -1));
@@ -130,8 +130,8 @@ public sealed class RequestQueueTests : DatabaseTests
         await Assert.ThrowsAsync<RuleViolation>(() => db.Get<RequestDesk>().QueueAsync(new RequestQueueFilter(), 0, 50, auditor, Cancellation));
         await Assert.ThrowsAsync<RuleViolation>(() => db.Get<RequestDesk>().OpenAsync(Reference(1), auditor, Cancellation));
 
-        Assert.Empty(await EventsAsync(db, RequestAction.QueueViewed));
-        Assert.Empty(await EventsAsync(db, RequestAction.Viewed));
+        Assert.Empty(await EventsAsync(db, AuditActions.RequestQueueViewed));
+        Assert.Empty(await EventsAsync(db, AuditActions.RequestViewed));
     }
 
     [Theory, MemberData(nameof(Engines))]
@@ -143,10 +143,10 @@ public sealed class RequestQueueTests : DatabaseTests
 
         var opened = await db.Get<RequestDesk>().OpenAsync(Reference(17), priya, Cancellation);
 
-        var viewed = Assert.Single(await EventsAsync(db, RequestAction.Viewed));
+        var viewed = Assert.Single(await EventsAsync(db, AuditActions.RequestViewed));
         Assert.Equal((priya.Name, opened.SubjectId, (long?)1, Reference(17)), (viewed.Actor, viewed.SubjectId, viewed.RecordCount, viewed.Detail));
         var history = await db.Get<AccessHistory>().PageAsync(opened.SubjectId, opened.SubjectEmail!, AccessFilter.None, 0, 10, Cancellation);
-        Assert.Equal(RequestAction.Viewed, Assert.Single(history.Events).Action);
+        Assert.Equal(AuditActions.RequestViewed, Assert.Single(history.Events).Action);
         await Assert.ThrowsAsync<NotFound>(() => db.Get<RequestDesk>().OpenAsync("ERA-NONE-NONE", priya, Cancellation));
     }
 

@@ -29,7 +29,7 @@ public sealed class SubjectExportTests : DatabaseTests
             new NewRecord(mci.Id, mci["transcriptions"], alice, SampleData.Epoch.AddHours(1), """{"text":"alice speaking"}"""),
             new NewRecord(mci.Id, mci["keystrokes"], bob, SampleData.Epoch.AddHours(2), """{"text":"bob's secret"}"""));
         var me = Employee("alice@example.com", alice);
-        await db.Get<Revocations>().WithdrawAsync(alice, "mci", "transcriptions", me, Cancellation);
+        await db.Get<Withdrawals>().WithdrawAsync(alice, "mci", "transcriptions", me, Cancellation);
         await AppendAsync(db, new AuditEntry("dana@example.com", [Roles.DataConsumer], "records.read", SubjectId: alice, Program: "mci",
             Purpose: "model evaluation", RecordCount: 2, Detail: "categories: keystrokes; grant 7"));
         await AppendAsync(db, new AuditEntry("dana@example.com", [Roles.DataConsumer], "records.read", SubjectId: bob, Program: "mci", RecordCount: 1));
@@ -220,10 +220,9 @@ public sealed class SubjectExportTests : DatabaseTests
 
     private static async Task AppendAsync(TestDatabase db, AuditEntry entry)
     {
-        await using var connection = await db.OpenAsync();
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection);
-        await db.Get<AuditLog>().AppendAsync(connection, transaction, entry);
-        await transaction.CommitAsync();
+        await using var scope = await db.Get<ConnectionFactory>().BeginWriteAsync();
+        await db.Get<AuditLog>().AppendAsync(scope, entry);
+        await scope.CommitAsync();
     }
 
     private static async Task<(byte[] Bytes, ExportReceipt Receipt)> ExportAsync(TestDatabase db, long subjectId, string reference, Actor actor)

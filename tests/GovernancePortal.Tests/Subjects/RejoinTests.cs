@@ -53,7 +53,8 @@ public sealed class RejoinTests : DatabaseTests
         var (db, program, carol, _) = await StartAsync(engine);
         await using var _ = db;
         var revocations = db.Get<Revocations>();
-        await revocations.WithdrawAsync(carol, "mci", null, Person(Carol, carol), Cancellation);
+        var withdrawals = db.Get<Withdrawals>();
+        await withdrawals.WithdrawAsync(carol, "mci", null, Person(Carol, carol), Cancellation);
         Assert.Equal([RejectReason.SubjectRevoked, RejectReason.SubjectRevoked], await CollectAsync(db, program, (Carol, "keystrokes"), (Carol, "transcriptions")));
 
         var rejoined = await revocations.RejoinAsync(carol, "mci", null, Person(Carol, carol), Cancellation);
@@ -74,8 +75,9 @@ public sealed class RejoinTests : DatabaseTests
         var (db, program, carol, _) = await StartAsync(engine);
         await using var _ = db;
         var revocations = db.Get<Revocations>();
-        await revocations.WithdrawAsync(carol, "mci", "transcriptions", Person(Carol, carol), Cancellation);
-        await revocations.WithdrawAsync(carol, "mci", null, Person(Carol, carol), Cancellation);
+        var withdrawals = db.Get<Withdrawals>();
+        await withdrawals.WithdrawAsync(carol, "mci", "transcriptions", Person(Carol, carol), Cancellation);
+        await withdrawals.WithdrawAsync(carol, "mci", null, Person(Carol, carol), Cancellation);
 
         Assert.True(await revocations.RejoinAsync(carol, "mci", null, Person(Carol, carol), Cancellation));
 
@@ -90,8 +92,9 @@ public sealed class RejoinTests : DatabaseTests
         var (db, program, carol, _) = await StartAsync(engine);
         await using var _ = db;
         var revocations = db.Get<Revocations>();
-        await revocations.WithdrawAsync(carol, "mci", "keystrokes", Person(Carol, carol), Cancellation);
-        await revocations.WithdrawAsync(carol, "mci", "transcriptions", Person(Carol, carol), Cancellation);
+        var withdrawals = db.Get<Withdrawals>();
+        await withdrawals.WithdrawAsync(carol, "mci", "keystrokes", Person(Carol, carol), Cancellation);
+        await withdrawals.WithdrawAsync(carol, "mci", "transcriptions", Person(Carol, carol), Cancellation);
 
         Assert.True(await revocations.RejoinAsync(carol, "mci", "keystrokes", Person(Carol, carol), Cancellation));
 
@@ -106,7 +109,8 @@ public sealed class RejoinTests : DatabaseTests
         var (db, program, carol, _) = await StartAsync(engine);
         await using var _ = db;
         var revocations = db.Get<Revocations>();
-        await revocations.WithdrawAsync(carol, "mci", null, Person(Carol, carol), Cancellation);
+        var withdrawals = db.Get<Withdrawals>();
+        await withdrawals.WithdrawAsync(carol, "mci", null, Person(Carol, carol), Cancellation);
 
         var first = await revocations.RejoinAsync(carol, "mci", null, Person(Carol, carol), Cancellation);
         var second = await revocations.RejoinAsync(carol, "mci", null, Person(Carol, carol), Cancellation);
@@ -129,7 +133,8 @@ public sealed class RejoinTests : DatabaseTests
         var (_, token) = await db.Get<CollectorRegistry>().CreateAsync("endpoint-security", "EDR agent", Priya, Cancellation);
         var edr = await db.Get<CollectorRegistry>().AuthenticateAsync(token, Cancellation) ?? throw new InvalidOperationException("The EDR collector did not authenticate.");
         var revocations = db.Get<Revocations>();
-        var objection = await revocations.WithdrawAsync(carol, "endpoint-security", null, Person(Carol, carol), Cancellation);
+        var withdrawals = db.Get<Withdrawals>();
+        var objection = await withdrawals.WithdrawAsync(carol, "endpoint-security", null, Person(Carol, carol), Cancellation);
 
         var refusal = await Assert.ThrowsAsync<RuleViolation>(() => revocations.RejoinAsync(carol, "endpoint-security", null, Person(Carol, carol), Cancellation));
         await Assert.ThrowsAsync<RuleViolation>(() => revocations.RejoinAsync(carol, "endpoint-security", "process_events", Person(Carol, carol), Cancellation));
@@ -150,7 +155,8 @@ public sealed class RejoinTests : DatabaseTests
         var (db, program, carol, _) = await StartAsync(engine);
         await using var _ = db;
         var revocations = db.Get<Revocations>();
-        await revocations.WithdrawAsync(carol, "mci", null, Person(Carol, carol), Cancellation);
+        var withdrawals = db.Get<Withdrawals>();
+        await withdrawals.WithdrawAsync(carol, "mci", null, Person(Carol, carol), Cancellation);
 
         var refusal = await Assert.ThrowsAsync<RuleViolation>(() => revocations.RejoinAsync(carol, "mci", "keystrokes", Person(Carol, carol), Cancellation));
 
@@ -166,8 +172,9 @@ public sealed class RejoinTests : DatabaseTests
         var (db, program, carol, dan) = await StartAsync(engine);
         await using var _ = db;
         var revocations = db.Get<Revocations>();
-        await revocations.WithdrawAsync(carol, "mci", null, Person(Carol, carol), Cancellation);
-        await revocations.WithdrawAsync(dan, "mci", null, Person(Dan, dan), Cancellation);
+        var withdrawals = db.Get<Withdrawals>();
+        await withdrawals.WithdrawAsync(carol, "mci", null, Person(Carol, carol), Cancellation);
+        await withdrawals.WithdrawAsync(dan, "mci", null, Person(Dan, dan), Cancellation);
 
         await revocations.RejoinAsync(carol, "mci", null, Person(Carol, carol), Cancellation);
 
@@ -182,7 +189,8 @@ public sealed class RejoinTests : DatabaseTests
         var (db, _, carol, _) = await StartAsync(engine);
         await using var _ = db;
         var revocations = db.Get<Revocations>();
-        var withdrawal = await revocations.WithdrawAsync(carol, "mci", null, Person(Carol, carol), Cancellation);
+        var withdrawals = db.Get<Withdrawals>();
+        var withdrawal = await withdrawals.WithdrawAsync(carol, "mci", null, Person(Carol, carol), Cancellation);
 
         await revocations.RejoinAsync(carol, "mci", null, Person(Carol, carol), Cancellation);
 
@@ -198,6 +206,7 @@ public sealed class RejoinTests : DatabaseTests
         var (db, _, carol, _) = await StartAsync(engine);
         await using var _ = db;
         var revocations = db.Get<Revocations>();
+        var withdrawals = db.Get<Withdrawals>();
 
         await Assert.ThrowsAsync<NotFound>(() => revocations.RejoinAsync(carol, "no-such-program", null, Person(Carol, carol), Cancellation));
         await Assert.ThrowsAsync<NotFound>(() => revocations.RejoinAsync(carol, "mci", "no_such_category", Person(Carol, carol), Cancellation));
@@ -209,7 +218,8 @@ public sealed class RejoinTests : DatabaseTests
         var (db, _, carol, _) = await StartAsync(engine);
         await using var _ = db;
         var revocations = db.Get<Revocations>();
-        await revocations.WithdrawAsync(carol, "mci", null, Person(Carol, carol), Cancellation);
+        var withdrawals = db.Get<Withdrawals>();
+        await withdrawals.WithdrawAsync(carol, "mci", null, Person(Carol, carol), Cancellation);
         var dialect = db.Get<ConnectionFactory>().Dialect;
 
         Task<bool> rejoin;

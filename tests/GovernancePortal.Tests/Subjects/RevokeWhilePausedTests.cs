@@ -44,7 +44,7 @@ public sealed class RevokeWhilePausedTests : DatabaseTests
         var (db, _, carol, _) = await PausedAsync(engine);
         await using var _ = db;
 
-        var outcome = await db.Get<Revocations>().WithdrawAsync(carol, "mci", null, CarolSignedIn(carol), Cancellation);
+        var outcome = await db.Get<Withdrawals>().WithdrawAsync(carol, "mci", null, CarolSignedIn(carol), Cancellation);
 
         Assert.Equal(RevocationKind.Withdrawal, outcome.Revocation.Kind);
         Assert.Null(outcome.Revocation.CategoryId);
@@ -65,7 +65,7 @@ public sealed class RevokeWhilePausedTests : DatabaseTests
     {
         var (db, program, carol, pause) = await PausedAsync(engine);
         await using var _ = db;
-        await db.Get<Revocations>().WithdrawAsync(carol, "mci", null, CarolSignedIn(carol), Cancellation);
+        await db.Get<Withdrawals>().WithdrawAsync(carol, "mci", null, CarolSignedIn(carol), Cancellation);
         var pauses = db.Get<PauseSwitch>();
 
         await Assert.ThrowsAsync<RuleViolation>(() => pauses.ResumeAsync("mci", pause.Id, "Access narrowed", Priya, Cancellation));
@@ -90,7 +90,7 @@ public sealed class RevokeWhilePausedTests : DatabaseTests
         var pauses = db.Get<PauseSwitch>();
         var categoryPause = await pauses.PauseAsync("mci", ["transcriptions"], "Transcripts under review", Omar, Cancellation);
         await pauses.ResumeAsync("mci", wholePause.Id, "Whole-program issue fixed", Omar, Cancellation);
-        await db.Get<Revocations>().WithdrawAsync(carol, "mci", "transcriptions", CarolSignedIn(carol), Cancellation);
+        await db.Get<Withdrawals>().WithdrawAsync(carol, "mci", "transcriptions", CarolSignedIn(carol), Cancellation);
 
         await pauses.ResumeAsync("mci", categoryPause.Id, "Review done", Priya, Cancellation);
         _clock.Advance(TimeSpan.FromMinutes(1));

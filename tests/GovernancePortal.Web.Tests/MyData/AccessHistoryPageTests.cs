@@ -33,11 +33,10 @@ public sealed class AccessHistoryPageTests(PortalFactory portal) : IClassFixture
     {
         var marker = $"purpose-{Guid.NewGuid():N}";
         var subjectId = await SubjectIdAsync(email);
-        await using var connection = await portal.Database.OpenAsync();
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, Cancellation);
-        await portal.Database.Get<AuditLog>().AppendAsync(connection, transaction, new AuditEntry(Priya, [Roles.PrivacyOfficer, Roles.Employee],
+        await using var scope = await portal.Database.Get<ConnectionFactory>().BeginWriteAsync(Cancellation);
+        await portal.Database.Get<AuditLog>().AppendAsync(scope, new AuditEntry(Priya, [Roles.PrivacyOfficer, Roles.Employee],
             "records.read", subjectId, "mci", marker, "categories: transcriptions; grant 4242", 17));
-        await transaction.CommitAsync(Cancellation);
+        await scope.CommitAsync();
         return marker;
     }
 
@@ -101,12 +100,11 @@ public sealed class AccessHistoryPageTests(PortalFactory portal) : IClassFixture
     {
         var marker = $"own-{Guid.NewGuid():N}";
         var adminId = await SubjectIdAsync("admin@example.com");
-        await using (var connection = await portal.Database.OpenAsync())
+        await using (var scope = await portal.Database.Get<ConnectionFactory>().BeginWriteAsync(Cancellation))
         {
-            await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, Cancellation);
-            await portal.Database.Get<AuditLog>().AppendAsync(connection, transaction,
+            await portal.Database.Get<AuditLog>().AppendAsync(scope,
                 new AuditEntry("admin@example.com", [Roles.Admin, Roles.Employee], "subject.revoked", adminId, "mci", Detail: marker));
-            await transaction.CommitAsync(Cancellation);
+            await scope.CommitAsync();
         }
         using var admin = await portal.SignedInAsAsync("admin@example.com");
 

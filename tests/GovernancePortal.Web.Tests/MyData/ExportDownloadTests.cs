@@ -169,12 +169,12 @@ public sealed class ExportDownloadTests(PortalFactory portal) : IClassFixture<Po
         await using var connection = await database.OpenAsync();
         var (programId, categoryId) = await connection.QuerySingleAsync<(long, long)>(
             "SELECT p.id, c.id FROM programs p JOIN categories c ON c.program_id = p.id WHERE p.key = 'mci' ORDER BY c.id LIMIT 1");
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection);
+        await using var scope = await database.Get<ConnectionFactory>().BeginWriteAsync();
         var start = DateTimeOffset.UtcNow.AddDays(-1);
-        await database.Get<RecordStore>().AddAsync(connection, transaction, Enumerable.Range(0, count)
+        await database.Get<RecordStore>().AddAsync(scope, Enumerable.Range(0, count)
             .Select(i => new NewRecord(programId, categoryId, subjectId, start.AddMilliseconds(i), $$"""{"noise":"{{Convert.ToBase64String(RandomNumberGenerator.GetBytes(384))}}"}"""))
             .ToList());
-        await transaction.CommitAsync();
+        await scope.CommitAsync();
     }
 
     private static async Task<long> SubjectIdAsync(TestDatabase database, string email)

@@ -1,3 +1,4 @@
+using GovernancePortal.Requests;
 using System.Net;
 using AngleSharp.Dom;
 using AngleSharp.Html.Parser;
@@ -50,10 +51,11 @@ public sealed class MyDataPageTests(PortalFactory portal) : IClassFixture<Portal
     {
         var alice = await SignedInActorAsync(Alice);
         var revocations = portal.Database.Get<Revocations>();
+        var withdrawals = portal.Database.Get<Withdrawals>();
         using var browser = await portal.SignedInAsAsync(Alice);
         var before = await PageAsync(browser, "/me");
-        await revocations.WithdrawAsync(alice.SubjectId!.Value, "mci", null, alice, Cancellation);
-        await revocations.WithdrawAsync(alice.SubjectId!.Value, "endpoint-security", null, alice, Cancellation);
+        await withdrawals.WithdrawAsync(alice.SubjectId!.Value, "mci", null, alice, Cancellation);
+        await withdrawals.WithdrawAsync(alice.SubjectId!.Value, "endpoint-security", null, alice, Cancellation);
 
         var overview = await PageAsync(browser, "/me");
         var mciPage = await PageAsync(browser, "/me/programs/mci");
@@ -84,7 +86,7 @@ public sealed class MyDataPageTests(PortalFactory portal) : IClassFixture<Portal
         var bob = await SignedInActorAsync(Bob);
         using var browser = await portal.SignedInAsAsync(Bob);
         var before = await PageAsync(browser, "/me/programs/mci");
-        await portal.Database.Get<Revocations>().WithdrawAsync(bob.SubjectId!.Value, "mci", "transcriptions", bob, Cancellation);
+        await portal.Database.Get<Withdrawals>().WithdrawAsync(bob.SubjectId!.Value, "mci", "transcriptions", bob, Cancellation);
 
         var detail = await PageAsync(browser, "/me/programs/mci");
         var overview = await PageAsync(browser, "/me");
@@ -121,6 +123,7 @@ public sealed class MyDataPageRejoinTests : PortalComponentTest, IAsyncLifetime
         await Database.Get<DemoData>().SeedAsync(Cancellation);
         Services.AddSingleton(Database.Get<MyDataSummary>());
         Services.AddSingleton(Database.Get<Revocations>());
+        Services.AddSingleton(Database.Get<Withdrawals>());
         Services.AddSingleton(Database.Get<GovernancePortal.Requests.RequestDesk>());
         Services.AddSingleton(Database.Time);
         // As on a live circuit, where the page's actions are enabled (LivePage); set after the services,
@@ -140,7 +143,8 @@ public sealed class MyDataPageRejoinTests : PortalComponentTest, IAsyncLifetime
     {
         var (alice, principal) = await SignInAsync("alice@example.com");
         var revocations = Database.Get<Revocations>();
-        var withdrawal = await revocations.WithdrawAsync(alice.Id, "mci", null, principal.ToActor(), Cancellation);
+        var withdrawals = Database.Get<Withdrawals>();
+        var withdrawal = await withdrawals.WithdrawAsync(alice.Id, "mci", null, principal.ToActor(), Cancellation);
         var dialogs = Render<MudDialogProvider>();
         var page = Render<MyDataPage>(parameters => parameters.AddCascadingValue(Task.FromResult(new AuthenticationState(principal))));
 

@@ -209,7 +209,7 @@ public sealed class MyRequestsPageTests(PortalFactory portal) : IClassFixture<Po
         var actor = await EmployeeAsync(Alice);
         var erasure = await Desk.SubmitAsync(aliceId, RequestKind.Erasure, null, null, actor, Cancellation);
         var export = await Desk.SubmitAsync(aliceId, RequestKind.Export, null, null, actor, Cancellation);
-        var objection = await portal.Database.Get<Revocations>().WithdrawAsync(aliceId, "endpoint-security", null, actor, Cancellation);
+        var objection = await portal.Database.Get<Withdrawals>().WithdrawAsync(aliceId, "endpoint-security", null, actor, Cancellation);
         Assert.Equal(RequestKind.Objection, objection.FollowUp.Kind);
         return new AlicesRequests(erasure, export, objection.FollowUp);
     }
@@ -221,11 +221,10 @@ public sealed class MyRequestsPageTests(PortalFactory portal) : IClassFixture<Po
         await using var connection = await portal.Database.OpenAsync();
         var (programId, categoryId) = await connection.QuerySingleAsync<(long, long)>(
             "SELECT p.id, c.id FROM programs p JOIN categories c ON c.program_id = p.id WHERE p.key = 'mci' AND c.key = 'transcriptions'");
-        await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, Cancellation);
-        await portal.Database.Get<RecordStore>().AddAsync(connection, transaction,
-            [.. Enumerable.Range(1, 3).Select(i => new NewRecord(programId, categoryId, aliceId, DateTimeOffset.UtcNow.AddMinutes(-i), "{\"text\":\"only alice's\"}"))],
-            Cancellation);
-        await transaction.CommitAsync(Cancellation);
+        await using var scope = await portal.Database.Get<ConnectionFactory>().BeginWriteAsync(Cancellation);
+        await portal.Database.Get<RecordStore>().AddAsync(scope,
+            [.. Enumerable.Range(1, 3).Select(i => new NewRecord(programId, categoryId, aliceId, DateTimeOffset.UtcNow.AddMinutes(-i), "{\"text\":\"only alice's\"}"))]);
+        await scope.CommitAsync();
     }
 
     private async Task<string> LegalHoldOnAliceAsync()

@@ -1,3 +1,4 @@
+using GovernancePortal.Requests;
 using GovernancePortal.Access;
 using GovernancePortal.Programs;
 using GovernancePortal.Subjects;
@@ -37,7 +38,7 @@ public static class MyDataActions
     public const string ObjectionPending = "Your objection is with the privacy officers: they decide it and tell you why, under My requests.";
 
     /// <summary>Asks the person to confirm stopping the program (<paramref name="category"/> null) or one category, and does it if they do.</summary>
-    public static async Task RevokeAsync(this IDialogService dialogs, Revocations revocations, Actor actor, ProgramHoldings holding, CategoryHoldings? category)
+    public static async Task RevokeAsync(this IDialogService dialogs, Withdrawals withdrawals, Actor actor, ProgramHoldings holding, CategoryHoldings? category)
     {
         if (actor.SubjectId is not { } subjectId)
             return;
@@ -46,7 +47,7 @@ public static class MyDataActions
             { d => d.CategoryName, category?.Category.Name },
             { d => d.LegalBasis, holding.Program.LegalBasis },
             { d => d.Holds, holding.Holds },
-            { d => d.OnRevoke, () => revocations.WithdrawAsync(subjectId, holding.Program.Key, category?.Category.Key, actor) },
+            { d => d.OnRevoke, () => withdrawals.WithdrawAsync(subjectId, holding.Program.Key, category?.Category.Key, actor) },
         };
         var title = category is null ? $"Stop {holding.Program.Name}" : $"Stop collecting {category.Category.Name}";
         var dialog = await dialogs.ShowAsync<RevokeDialog>(title, parameters, Options);

@@ -1,0 +1,53 @@
+using System.Data.Common;
+using Dapper;
+
+namespace GovernancePortal.Data;
+
+/// <summary>
+/// One unit of work: a connection, its write transaction and the engine's dialect, handed out by
+/// <see cref="ConnectionFactory.BeginWriteAsync(CancellationToken)"/> and passed from feature to feature, so that
+/// a revocation, the request it files and their audit events commit together or not at all. Every
+/// command runs in the transaction with the scope's cancellation token. It never reads the clock:
+/// the time of an action is taken by the feature, after its locks.
+/// </summary>
+public sealed class WriteScope : IAsyncDisposable
+{
+    internal WriteScope(DbConnection connection, DbTransaction transaction, SqlDialect dialect, CancellationToken cancellation)
+    {
+        Connection = connection;
+        Transaction = transaction;
+        Dialect = dialect;
+        Cancellation = cancellation;
+    }
+
+    public DbConnection Connection { get; }
+
+    public DbTransaction Transaction { get; }
+
+    public SqlDialect Dialect { get; }
+
+    public CancellationToken Cancellation { get; }
+
+    public Task<int> ExecuteAsync(string sql, object? parameters = null) => Connection.ExecuteAsync(Command(sql, parameters));
+
+    public Task<T?> ExecuteScalarAsync<T>(string sql, object? parameters = null) => Connection.ExecuteScalarAsync<T>(Command(sql, parameters));
+
+    public async Task<IReadOnlyList<T>> QueryAsync<T>(string sql, object? parameters = null) =>
+        (await Connection.QueryAsync<T>(Command(sql, parameters))).AsList();
+
+    public Task<T?> QuerySingleOrDefaultAsync<T>(string sql, object? parameters = null) => Connection.QuerySingleOrDefaultAsync<T>(Command(sql, parameters));
+
+    public Task<T> QuerySingleAsync<T>(string sql, object? parameters = null) => Connection.QuerySingleAsync<T>(Command(sql, parameters));
+
+    public Task CommitAsync() => Transaction.CommitAsync(Cancellation);
+
+    public Task RollbackAsync() => Transaction.RollbackAsync(Cancellation);
+
+    private CommandDefinition Command(string sql, object? parameters) => new(sql, parameters, Transaction, cancellationToken: Cancellation);
+
+    public async ValueTask DisposeAsync()
+    {
+        await Transaction.DisposeAsync();
+        await Connection.DisposeAsync();
+    }
+}
