@@ -45,7 +45,7 @@ public sealed class GpCommandTests : DatabaseTests
     private static async Task<List<string?>> AlicesPayloadsAsync(TestDatabase db, MasterKeyRing masterKeys)
     {
         await using var services = db.BuildServices(masterKeys);
-        var alice = await services.GetRequiredService<SubjectDirectory>().FindByExternalIdAsync(DemoData.FindUser("alice@example.com")!.ExternalId, Cancellation);
+        var alice = await services.SubjectByExternalIdAsync(DemoData.FindUser("alice@example.com")!.ExternalId);
         var payloads = new List<string?>();
         await using var connection = await services.GetRequiredService<ConnectionFactory>().OpenAsync(Cancellation);
         foreach (var program in await services.GetRequiredService<ProgramQueries>().ListAsync(Cancellation))

@@ -14,15 +14,6 @@ public sealed class AuditLog(TimeProvider time)
         VALUES (@Seq, @OccurredAt, @Actor, @ActorRoles, @Action, @SubjectId, @Program, @Purpose, @Detail, @RecordCount, @PrevHash, @Hash)
         """;
 
-    private const string ReadRange = """
-        SELECT seq AS Seq, occurred_at AS OccurredAt, actor AS Actor, actor_roles AS ActorRoles, action AS Action,
-               subject_id AS SubjectId, program AS Program, purpose AS Purpose, detail AS Detail,
-               record_count AS RecordCount, prev_hash AS PrevHash, hash AS Hash
-        FROM audit_events
-        WHERE seq >= @From AND seq <= @To
-        ORDER BY seq
-        """;
-
     /// <summary>
     /// The chain lock is held until <paramref name="scope"/> ends, so seq has no gaps and each
     /// event's prevHash is its predecessor's hash even with writers on several nodes.
@@ -49,9 +40,6 @@ public sealed class AuditLog(TimeProvider time)
         await scope.ExecuteAsync(Insert, stored);
         return stored;
     }
-
-    public static async Task<IReadOnlyList<AuditEvent>> ReadAsync(DbConnection connection, long from, long to) =>
-        (await connection.QueryAsync<AuditEvent>(ReadRange, new { From = from, To = to })).ToList();
 
     private sealed record ChainHead
     {

@@ -29,10 +29,6 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
           AND destroyed_at IS NULL
         """;
 
-    /// <summary>The live key of a scope, created on first use. Call inside the write transaction that stores the payload.</summary>
-    public async Task<DataKey> GetOrCreateAsync(WriteScope unitOfWork, DataKeyScope scope) =>
-        (await GetOrCreateManyAsync(unitOfWork, [scope]))[scope];
-
     /// <summary>
     /// The live keys of many scopes at once, creating those that are missing, with a query per program
     /// rather than per scope. Call inside the write transaction that stores the payloads.

@@ -78,15 +78,6 @@ public sealed class SessionStore(ConnectionFactory connections)
         await using var connection = await connections.OpenAsync(cancellationToken);
         return await connection.ExecuteAsync(new CommandDefinition(EndAll, new { SubjectId = subjectId, Reason = reason, Now = now }, cancellationToken: cancellationToken));
     }
-
-    private const string CountForSubject = "SELECT COUNT(*) FROM sessions WHERE subject_id = @SubjectId AND ended_at IS NULL AND expires_at > @Now";
-
-    public async Task<int> CountActiveAsync(long subjectId, DateTimeOffset now, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        return (int)await connection.ExecuteScalarAsync<long>(
-            new CommandDefinition(CountForSubject, new { SubjectId = subjectId, Now = now }, cancellationToken: cancellationToken));
-    }
 }
 
 public sealed record ActiveSession

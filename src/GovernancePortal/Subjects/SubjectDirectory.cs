@@ -149,16 +149,4 @@ public sealed class SubjectDirectory(ConnectionFactory connections, TimeProvider
                     ids[row.ExternalId!] = row.Id;
         }
     }
-
-    public async Task<Subject?> FindByIdAsync(long id, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<Subject>(ById, new { Id = id });
-    }
-
-    public async Task<Subject?> FindByExternalIdAsync(string externalId, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<Subject>(ByExternalId, new { ExternalId = externalId });
-    }
 }

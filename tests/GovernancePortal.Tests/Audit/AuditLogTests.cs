@@ -19,7 +19,7 @@ public sealed class AuditLogTests : DatabaseTests
     private static async Task<IReadOnlyList<AuditEvent>> ReadAllAsync(TestDatabase db)
     {
         await using var connection = await db.OpenAsync();
-        return await AuditLog.ReadAsync(connection, 1, long.MaxValue);
+        return await connection.AuditEventsAsync();
     }
 
     private static void AssertChainIsIntact(IReadOnlyList<AuditEvent> events)

@@ -80,6 +80,6 @@ public sealed class AuditSearchTests : DatabaseTests
     private static async Task<IReadOnlyList<AuditEvent>> ReadAllAsync(TestDatabase db)
     {
         await using var connection = await db.OpenAsync();
-        return await AuditLog.ReadAsync(connection, 1, long.MaxValue);
+        return await connection.AuditEventsAsync();
     }
 }

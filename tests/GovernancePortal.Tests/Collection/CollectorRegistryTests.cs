@@ -26,7 +26,7 @@ public sealed class CollectorRegistryTests : DatabaseTests
     private static async Task<IReadOnlyList<AuditEvent>> AuditAsync(TestDatabase db, string action)
     {
         await using var connection = await db.OpenAsync();
-        return (await AuditLog.ReadAsync(connection, 1, long.MaxValue)).Where(e => e.Action == action).ToList();
+        return (await connection.AuditEventsAsync()).Where(e => e.Action == action).ToList();
     }
 
     [Fact]

@@ -72,7 +72,7 @@ public sealed class DemoDataTests(SeededDemoDatabases seeded) : DatabaseTests, I
 
         foreach (var user in DemoData.Users)
         {
-            var subject = await directory.FindByExternalIdAsync(user.ExternalId, Cancellation);
+            var subject = await db.Services.SubjectByExternalIdAsync(user.ExternalId);
             Assert.NotNull(subject);
             Assert.Equal(user.Email, subject.Email);
         }
@@ -92,7 +92,7 @@ public sealed class DemoDataTests(SeededDemoDatabases seeded) : DatabaseTests, I
 
         foreach (var email in new[] { "alice@example.com", "bob@example.com" })
         {
-            var subject = await db.Get<SubjectDirectory>().FindByExternalIdAsync(DemoData.FindUser(email)!.ExternalId, Cancellation);
+            var subject = await db.Services.SubjectByExternalIdAsync(DemoData.FindUser(email)!.ExternalId);
             foreach (var program in new[] { mci, endpoint })
             {
                 var records = await SampleData.NewestAsync(db, subject!.Id, program.Id, limit: 100_000);

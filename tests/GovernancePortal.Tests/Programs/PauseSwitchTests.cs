@@ -33,7 +33,7 @@ public sealed class PauseSwitchTests : DatabaseTests
     private static async Task<IReadOnlyList<AuditEvent>> AuditAsync(TestDatabase db)
     {
         await using var connection = await db.OpenAsync();
-        return (await AuditLog.ReadAsync(connection, 1, long.MaxValue)).Where(e => e.Action is "program.paused" or "program.resumed").ToList();
+        return (await connection.AuditEventsAsync()).Where(e => e.Action is "program.paused" or "program.resumed").ToList();
     }
 
     [Theory, MemberData(nameof(Engines))]

@@ -21,7 +21,7 @@ public sealed class ProgramEditorTests : DatabaseTests
     private static async Task<IReadOnlyList<AuditEvent>> AuditAsync(TestDatabase db)
     {
         await using var connection = await db.OpenAsync();
-        return await AuditLog.ReadAsync(connection, 1, long.MaxValue);
+        return await connection.AuditEventsAsync();
     }
 
     [Theory, MemberData(nameof(Engines))]

@@ -191,6 +191,6 @@ public sealed class RequestQueueTests : DatabaseTests
     private static async Task<IReadOnlyList<AuditEvent>> EventsAsync(TestDatabase db, string action)
     {
         await using var connection = await db.OpenAsync();
-        return (await AuditLog.ReadAsync(connection, 1, long.MaxValue)).Where(e => e.Action == action).ToList();
+        return (await connection.AuditEventsAsync()).Where(e => e.Action == action).ToList();
     }
 }

@@ -22,7 +22,7 @@ public sealed class SubjectDirectoryTests : DatabaseTests
         Assert.Equal("Erin Walsh", subject.DisplayName);
         Assert.Equal(SampleData.Epoch, subject.CreatedAt);
         Assert.Equal(SampleData.Epoch, subject.LastSignInAt);
-        Assert.Equal(subject, await directory.FindByExternalIdAsync("idp|erin", Cancellation));
+        Assert.Equal(subject, await db.Services.SubjectByExternalIdAsync("idp|erin"));
     }
 
     [Theory, MemberData(nameof(Engines))]
@@ -68,8 +68,8 @@ public sealed class SubjectDirectoryTests : DatabaseTests
             directory.RecordSignInAsync(new SignedInPerson(SampleData.Issuer, "idp|impostor", "gina@example.com", EmailVerified: true, "Not Gina"), Cancellation));
 
         Assert.Equal(SignInRefusal.EmailBelongsToAnotherAccount, problem.Reason);
-        Assert.Null(await directory.FindByExternalIdAsync("idp|impostor", Cancellation));
-        Assert.Equal(owner, await directory.FindByExternalIdAsync("idp|gina", Cancellation));
+        Assert.Null(await db.Services.SubjectByExternalIdAsync("idp|impostor"));
+        Assert.Equal(owner, await db.Services.SubjectByExternalIdAsync("idp|gina"));
     }
 
     [Theory, MemberData(nameof(Engines))]
@@ -83,7 +83,7 @@ public sealed class SubjectDirectoryTests : DatabaseTests
         await Assert.ThrowsAsync<SubjectProblem>(() =>
             directory.RecordSignInAsync(new SignedInPerson(SampleData.Issuer, "idp|hana", "h.ito@example.com", EmailVerified: true, "Hana Ito"), Cancellation));
 
-        Assert.Equal(hana, await directory.FindByExternalIdAsync("idp|hana", Cancellation));
+        Assert.Equal(hana, await db.Services.SubjectByExternalIdAsync("idp|hana"));
     }
 
     [Theory, MemberData(nameof(Engines))]
@@ -97,8 +97,8 @@ public sealed class SubjectDirectoryTests : DatabaseTests
             directory.RecordSignInAsync(new SignedInPerson(SampleData.Issuer, "idp|mallory", "ivy@example.com", EmailVerified: false, "Ivy?"), Cancellation));
 
         Assert.Equal(SignInRefusal.EmailUnverified, problem.Reason);
-        Assert.Null(await directory.FindByExternalIdAsync("idp|mallory", Cancellation));
-        var subject = await directory.FindByIdAsync(collected, Cancellation);
+        Assert.Null(await db.Services.SubjectByExternalIdAsync("idp|mallory"));
+        var subject = await db.Services.SubjectByIdAsync(collected);
         Assert.Null(subject!.ExternalId);
         Assert.Null(subject.ExternalIssuer);
     }

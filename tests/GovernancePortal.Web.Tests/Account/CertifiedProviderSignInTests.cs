@@ -1,3 +1,4 @@
+using GovernancePortal.Testing;
 using System.Net;
 using AngleSharp.Html.Parser;
 using Dapper;
@@ -47,7 +48,7 @@ public abstract class CertifiedProviderSignInTests(CertifiedProviderPortal porta
         using var signIn = await portal.SignInAsync("nina", "/me");
 
         Assert.Equal("/me", SignedInTarget(signIn));
-        var subject = await portal.Database.Get<SubjectDirectory>().FindByExternalIdAsync("op-nina-4b1e", Cancellation);
+        var subject = await portal.Database.Services.SubjectByExternalIdAsync("op-nina-4b1e");
         Assert.NotNull(subject);
         Assert.Equal(portal.Provider.Issuer, subject.ExternalIssuer);
         Assert.Equal("nina.newhire@example.com", subject.Email);

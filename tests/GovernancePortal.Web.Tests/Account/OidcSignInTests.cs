@@ -46,7 +46,7 @@ public sealed class OidcSignInTests(OidcSignInTests.Portal portal) : IClassFixtu
 
         using var _ = await portal.SignInThroughProviderAsync("olivia", "/");
 
-        var subject = await portal.Database.Get<SubjectDirectory>().FindByExternalIdAsync(olivia.Subject, Cancellation);
+        var subject = await portal.Database.Services.SubjectByExternalIdAsync(olivia.Subject);
         Assert.NotNull(subject);
         Assert.Equal(olivia.Email, subject.Email);
         Assert.Equal(olivia.Name, subject.DisplayName);
@@ -130,7 +130,7 @@ public sealed class OidcSignInTests(OidcSignInTests.Portal portal) : IClassFixtu
         Assert.Equal((AuthenticationSetup.SignInFailedPath, reason), callback.RedirectTarget("reason"));
         AssertNoSessionCookie(callback);
         await AssertSignedOutAsync(browser);
-        Assert.Null(await portal.Database.Get<SubjectDirectory>().FindByExternalIdAsync(Portal.ProviderUsers[providerUser].Subject, Cancellation));
+        Assert.Null(await portal.Database.Services.SubjectByExternalIdAsync(Portal.ProviderUsers[providerUser].Subject));
     }
 
     [Fact]

@@ -44,6 +44,6 @@ public sealed class AuditLogPageTests(PortalFactory portal) : IClassFixture<Port
     private static async Task<IReadOnlyList<AuditEvent>> SearchesAsync(TestDatabase database)
     {
         await using var connection = await database.OpenAsync();
-        return (await AuditLog.ReadAsync(connection, 1, long.MaxValue)).Where(e => e.Action == AuditActions.AuditSearched).ToList();
+        return (await connection.AuditEventsAsync()).Where(e => e.Action == AuditActions.AuditSearched).ToList();
     }
 }

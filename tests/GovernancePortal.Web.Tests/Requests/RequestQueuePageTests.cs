@@ -200,7 +200,7 @@ public sealed class RequestQueuePageTests(PortalFactory portal) : IClassFixture<
     private static async Task<IReadOnlyList<AuditEvent>> QueueViewsAsync(TestDatabase database)
     {
         await using var connection = await database.OpenAsync();
-        return (await AuditLog.ReadAsync(connection, 1, long.MaxValue)).Where(e => e.Action == AuditActions.RequestQueueViewed).ToList();
+        return (await connection.AuditEventsAsync()).Where(e => e.Action == AuditActions.RequestQueueViewed).ToList();
     }
 
     private sealed record QueueRow(string Reference, string Employee, string Due, string DaysLeft);
