@@ -138,7 +138,7 @@ public static class GpCommand
             await output.WriteLineAsync(token);
             return 0;
         }
-        catch (Exception exception) when (exception is RuleViolation or NotFound)
+        catch (Exception exception) when (exception is RuleViolation or NotFoundProblem)
         {
             await error.WriteLineAsync($"gp: {exception.Message}");
             return 2;

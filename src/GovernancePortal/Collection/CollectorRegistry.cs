@@ -70,7 +70,7 @@ public sealed class CollectorRegistry(ConnectionFactory connections, AuditLog au
         await using var connection = await connections.OpenAsync(cancellationToken);
         await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
         var program = await connection.QuerySingleOrDefaultAsync<ProgramRef>(ProgramByKey, new { Key = programKey }, transaction)
-            ?? throw new NotFound($"There is no program '{programKey}'.");
+            ?? throw new NotFoundProblem($"There is no program '{programKey}'.");
         if (program.State == ProgramState.Retired)
             throw new RuleViolation("The program is retired; it cannot have new collectors.");
         var id = await connection.ExecuteScalarAsync<long>(Insert, new
@@ -104,10 +104,10 @@ public sealed class CollectorRegistry(ConnectionFactory connections, AuditLog au
         await using var connection = await connections.OpenAsync(cancellationToken);
         await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
         var program = await connection.QuerySingleOrDefaultAsync<ProgramRef>(ProgramByKey, new { Key = programKey }, transaction)
-            ?? throw new NotFound($"There is no program '{programKey}'.");
+            ?? throw new NotFoundProblem($"There is no program '{programKey}'.");
         var collector = await connection.QuerySingleOrDefaultAsync<Collector>($"{ById} {connections.Dialect.ForUpdate}", new { Id = collectorId }, transaction);
         if (collector is null || collector.ProgramId != program.Id)
-            throw new NotFound("There is no such collector in this program.");
+            throw new NotFoundProblem("There is no such collector in this program.");
         // The time is taken after the row lock: every record this collector stored before the revocation has an earlier received time.
         var changed = await connection.ExecuteAsync(Revoke, new { Id = collectorId, Now = StoredTime.Normalize(time.GetUtcNow()), By = actor.Name }, transaction);
         if (changed == 0)

@@ -84,7 +84,7 @@ public sealed class PauseSwitch(ConnectionFactory connections, AuditLog audit, T
         await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
         var program = await connection.QuerySingleOrDefaultAsync<ProgramRow>(
             $"{ProgramByKey} {connections.Dialect.ForUpdate}", new { Key = programKey }, transaction)
-            ?? throw new NotFound($"There is no program '{programKey}'.");
+            ?? throw new NotFoundProblem($"There is no program '{programKey}'.");
         if (program.State == ProgramState.Retired)
             throw new RuleViolation("The program is retired; there is nothing to pause.");
         var categories = (await connection.QueryAsync<CategoryRow>(Categories, new { ProgramId = program.Id }, transaction)).ToList();
@@ -136,9 +136,9 @@ public sealed class PauseSwitch(ConnectionFactory connections, AuditLog audit, T
         await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
         var program = await connection.QuerySingleOrDefaultAsync<ProgramRow>(
             $"{ProgramByKey} {connections.Dialect.ForUpdate}", new { Key = programKey }, transaction)
-            ?? throw new NotFound($"There is no program '{programKey}'.");
+            ?? throw new NotFoundProblem($"There is no program '{programKey}'.");
         var pauses = await LoadAsync(connection, transaction, program.Id);
-        var pause = pauses.FirstOrDefault(p => p.Id == pauseId) ?? throw new NotFound("There is no such pause in this program.");
+        var pause = pauses.FirstOrDefault(p => p.Id == pauseId) ?? throw new NotFoundProblem("There is no such pause in this program.");
         if (!pause.IsActive)
             throw new RuleViolation($"This pause was already resumed by {pause.ResumedBy}.");
         if (pause.WasPausedBy(actor))
@@ -166,7 +166,7 @@ public sealed class PauseSwitch(ConnectionFactory connections, AuditLog audit, T
     {
         await using var connection = await connections.OpenAsync(cancellationToken);
         var program = await connection.QuerySingleOrDefaultAsync<ProgramRow>(ProgramByKey, new { Key = programKey })
-            ?? throw new NotFound($"There is no program '{programKey}'.");
+            ?? throw new NotFoundProblem($"There is no program '{programKey}'.");
         return await LoadAsync(connection, null, program.Id);
     }
 

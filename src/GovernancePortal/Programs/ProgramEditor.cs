@@ -95,7 +95,7 @@ public sealed partial class ProgramEditor(ConnectionFactory connections, AuditLo
         return WriteAsync(programKey, actor, "category.updated", $"{clean.Key}: {clean.Name}; sensitivity {clean.Sensitivity}; kept {clean.RetentionDays} days",
             async (connection, transaction, program, _) =>
             {
-                var category = program.Categories.FirstOrDefault(c => c.Key == categoryKey) ?? throw new NotFound($"The program has no category '{categoryKey}'.");
+                var category = program.Categories.FirstOrDefault(c => c.Key == categoryKey) ?? throw new NotFoundProblem($"The program has no category '{categoryKey}'.");
                 await connection.ExecuteAsync("""
                     UPDATE categories SET name = @Name, description = @Description, sensitivity = @Sensitivity, retention_days = @RetentionDays WHERE id = @Id
                     """, new { category.Id, clean.Name, clean.Description, clean.Sensitivity, clean.RetentionDays }, transaction);
@@ -109,7 +109,7 @@ public sealed partial class ProgramEditor(ConnectionFactory connections, AuditLo
         return WriteAsync(programKey, actor, "category.retired", categoryKey,
             async (connection, transaction, program, now) =>
             {
-                var category = program.Categories.FirstOrDefault(c => c.Key == categoryKey) ?? throw new NotFound($"The program has no category '{categoryKey}'.");
+                var category = program.Categories.FirstOrDefault(c => c.Key == categoryKey) ?? throw new NotFoundProblem($"The program has no category '{categoryKey}'.");
                 if (category.RetiredAt is not null)
                     throw new RuleViolation("This category is retired already.");
                 await connection.ExecuteAsync("UPDATE categories SET retired_at = @Now WHERE id = @Id", new { category.Id, Now = now }, transaction);
@@ -125,7 +125,7 @@ public sealed partial class ProgramEditor(ConnectionFactory connections, AuditLo
         await using var connection = await connections.OpenAsync(cancellationToken);
         await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
         if (await connection.ExecuteScalarAsync<long?>($"SELECT id FROM programs WHERE key = @Key {connections.Dialect.ForUpdate}", new { Key = programKey }, transaction) is null)
-            throw new NotFound($"There is no program '{programKey}'.");
+            throw new NotFoundProblem($"There is no program '{programKey}'.");
         var program = (await ProgramRegister.ListAsync(connection, transaction)).First(p => p.Key == programKey);
         if (program.State == ProgramState.Retired)
             throw new RuleViolation(action == "program.retired" ? "The program is retired already." : "The program is retired; it can no longer be changed.");

@@ -133,11 +133,11 @@ public sealed class RequestDesk(ConnectionFactory connections, AuditLog audit, T
         if (programKey is not null)
         {
             programId = await connection.ExecuteScalarAsync<long?>("SELECT id FROM programs WHERE key = @Key", new { Key = programKey }, transaction)
-                ?? throw new NotFound($"There is no program '{programKey}'.");
+                ?? throw new NotFoundProblem($"There is no program '{programKey}'.");
             if (categoryKey is not null)
                 categoryId = await connection.ExecuteScalarAsync<long?>("SELECT id FROM categories WHERE program_id = @ProgramId AND key = @Key",
                     new { ProgramId = programId, Key = categoryKey }, transaction)
-                    ?? throw new NotFound($"The program has no category '{categoryKey}'.");
+                    ?? throw new NotFoundProblem($"The program has no category '{categoryKey}'.");
         }
 
         var open = (await connection.QueryAsync<DataRequest>(
@@ -172,7 +172,7 @@ public sealed class RequestDesk(ConnectionFactory connections, AuditLog audit, T
         await using var connection = await connections.OpenAsync(cancellationToken);
         return await connection.QuerySingleOrDefaultAsync<DataRequest>($"SELECT {Columns} WHERE r.reference = @Reference AND r.subject_id = @SubjectId",
                    new { Reference = reference, SubjectId = subjectId })
-               ?? throw new NotFound("There is no such request among yours.");
+               ?? throw new NotFoundProblem("There is no such request among yours.");
     }
 
     /// <summary>
@@ -251,7 +251,7 @@ public sealed class RequestDesk(ConnectionFactory connections, AuditLog audit, T
         await using var connection = await connections.OpenAsync(cancellationToken);
         await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
         var request = await connection.QuerySingleOrDefaultAsync<DataRequest>($"SELECT {Columns} WHERE r.reference = @Reference", new { Reference = reference }, transaction)
-            ?? throw new NotFound($"There is no request {reference}.");
+            ?? throw new NotFoundProblem($"There is no request {reference}.");
         await audit.AppendAsync(connection, transaction, new AuditEntry(actor.Name, actor.Roles, RequestAction.Viewed,
             SubjectId: request.SubjectId, Program: request.ProgramKey, Detail: request.Reference, RecordCount: 1));
         await transaction.CommitAsync(cancellationToken);
@@ -308,7 +308,7 @@ public sealed class RequestDesk(ConnectionFactory connections, AuditLog audit, T
         await using var connection = await connections.OpenAsync(cancellationToken);
         await using var transaction = await ConnectionFactory.BeginWriteAsync(connection, cancellationToken);
         var request = await connection.QuerySingleOrDefaultAsync<DataRequest>($"SELECT {Columns} WHERE r.reference = @Reference", new { Reference = reference }, transaction)
-            ?? throw new NotFound($"There is no request {reference}.");
+            ?? throw new NotFoundProblem($"There is no request {reference}.");
         // By subject id, not email: an email can change, and an officer signs in as the employee they also are.
         if (actor.SubjectId is { } self && self == request.SubjectId)
             throw new OwnRequestRefused(request.Kind == RequestKind.Objection

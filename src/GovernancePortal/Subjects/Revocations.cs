@@ -155,11 +155,11 @@ public sealed class Revocations(ConnectionFactory connections, AuditLog audit, R
     {
         await LockSubjectAsync(connection, transaction, subjectId);
         var program = (await ProgramRegister.ListAsync(connection, transaction)).FirstOrDefault(p => p.Key == programKey)
-            ?? throw new NotFound($"There is no program '{programKey}'.");
+            ?? throw new NotFoundProblem($"There is no program '{programKey}'.");
         if (categoryKey is null)
             return (program, null);
         var categoryId = program.Categories.FirstOrDefault(c => c.Key == categoryKey && c.RetiredAt is null)?.Id
-            ?? throw new NotFound($"The program has no category '{categoryKey}'.");
+            ?? throw new NotFoundProblem($"The program has no category '{categoryKey}'.");
         return (program, categoryId);
     }
 
