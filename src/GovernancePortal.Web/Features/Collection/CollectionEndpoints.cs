@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.Mvc;
 namespace GovernancePortal.Web.Features.Collection;
 
 /// <summary>
-/// <c>POST /api/v1/collect</c> and <c>GET /api/v1/collect/status</c> (DESIGN §5.3). Accepted means
+/// <c>POST /api/v1/collect</c> and <c>GET /api/v1/collect/status</c> (docs/collection-api.md). Accepted means
 /// committed: the answer is sent after the records' transaction commits.
 /// </summary>
 public static class CollectionEndpoints
