@@ -80,9 +80,7 @@ public static class GpCommand
 
     private static ServiceProvider BuildServices(IConfiguration configuration)
     {
-        var provider = configuration["Database:Provider"];
-        var embedded = string.IsNullOrWhiteSpace(provider) || provider.Equals("Sqlite", StringComparison.OrdinalIgnoreCase);
-        var settings = PortalSettings.Load(configuration, Directory.GetCurrentDirectory(), embeddedDefaults: embedded);
+        var settings = PortalOptions.ForCli(configuration, Directory.GetCurrentDirectory()).Settings;
         return new ServiceCollection()
             .AddLogging(logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning))
             .AddPortalCore(settings)
@@ -138,7 +136,7 @@ public static class GpCommand
             await output.WriteLineAsync(token);
             return 0;
         }
-        catch (Exception exception) when (exception is RuleViolation or NotFound)
+        catch (Exception exception) when (exception is RuleViolation or NotFoundProblem)
         {
             await error.WriteLineAsync($"gp: {exception.Message}");
             return 2;

@@ -8,19 +8,6 @@ namespace GovernancePortal;
 public sealed record PortalSettings(DatabaseOptions Database, MasterKeyRing MasterKeys, string DataFolder)
 {
     /// <summary>
-    /// Reads the database and master key settings. <paramref name="embeddedDefaults"/> allows the
-    /// SQLite file and the generated master key under the data folder; a bad or missing value is a
-    /// <see cref="ConfigurationProblem"/> naming the setting.
-    /// </summary>
-    public static PortalSettings Load(IConfiguration configuration, string contentRoot, bool embeddedDefaults)
-    {
-        var dataFolder = ResolveDataFolder(configuration, contentRoot);
-        var database = DatabaseOptions.FromConfiguration(configuration, dataFolder);
-        var keys = MasterKeyRing.FromConfiguration(configuration, dataFolder, embeddedDefaults);
-        return new PortalSettings(database, keys, dataFolder);
-    }
-
-    /// <summary>
     /// <c>Storage:DataFolder</c> when set; in a source checkout the <c>data/</c> folder at its top, so the
     /// web host and <c>gp</c> share one database; otherwise <c>data/</c> under the content root.
     /// </summary>

@@ -168,6 +168,33 @@ public sealed class GpCommandTests : DatabaseTests
         Assert.Contains("Encryption:MasterKey", Assert.Single(run.ErrorLines));
     }
 
+    [Fact]
+    public async Task Postgres_WithoutConnectionStringOrMasterKeyAndABadLimit_NamesEveryProblemInOneLine()
+    {
+        var run = await GpAsync(new Dictionary<string, string?>
+        {
+            ["Database:Provider"] = "Postgres",
+            ["Collection:RateLimit:Burst"] = "lots",
+        }, "migrate");
+
+        Assert.Equal(2, run.ExitCode);
+        var line = Assert.Single(run.ErrorLines);
+        Assert.Contains("ConnectionStrings:Portal", line);
+        Assert.Contains("Encryption:MasterKey", line);
+        Assert.Contains("Collection:RateLimit:Burst", line);
+    }
+
+    [Fact]
+    public async Task DeveloperSignInSetting_IsTheWebHostsRule_AndDoesNotStopGp()
+    {
+        await using var db = await TestDatabase.CreateAsync(Engine.Sqlite);
+
+        var run = await GpAsync(new Dictionary<string, string?>(KeyFileSettings(db)) { ["Authentication:DevSignIn:Enabled"] = "true" }, "migrate");
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal("", run.Error);
+    }
+
     [Theory]
     [InlineData("migrate")]
     [InlineData("seed-demo")]

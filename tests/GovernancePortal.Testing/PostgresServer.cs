@@ -8,7 +8,7 @@ using Xunit.v3;
 namespace GovernancePortal.Testing;
 
 /// <summary>
-/// The PostgreSQL server of a test process (DESIGN §5.6): the server named by
+/// The PostgreSQL server of a test process (docs/testing.md): the server named by
 /// <c>GOVERNANCE_TEST_POSTGRES</c> when set, else a throwaway cluster started from the local binaries
 /// on first use and stopped when the process exits. Without either, tests that need it are skipped,
 /// or fail when <c>CI=true</c>, because there a skipped PostgreSQL test is a test that did not run.

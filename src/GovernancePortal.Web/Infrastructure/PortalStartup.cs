@@ -1,3 +1,4 @@
+using GovernancePortal;
 using GovernancePortal.Data;
 using GovernancePortal.Demo;
 
@@ -6,25 +7,26 @@ namespace GovernancePortal.Web.Infrastructure;
 public static class PortalStartup
 {
     /// <summary>
-    /// Loads the settings the portal cannot run without and registers the library. Outside
-    /// Development, OpenID Connect and a master key are required; every missing one is named at once.
+    /// Reads and checks every setting once (<see cref="GovernancePortal.PortalOptions"/>: every problem is named
+    /// at once) and registers the library. The other Add and Map calls take their settings from
+    /// <see cref="PortalOptions(WebApplicationBuilder)"/>, never from configuration.
     /// </summary>
     public static WebApplicationBuilder AddPortalCore(this WebApplicationBuilder builder)
     {
-        var configuration = builder.Configuration;
-        var development = builder.Environment.IsDevelopment();
-        if (!development)
-        {
-            string[] required = ["Authentication:Oidc:Authority", "Authentication:Oidc:ClientId", "Encryption:MasterKey"];
-            var missing = required.Where(key => string.IsNullOrWhiteSpace(configuration[key])).ToList();
-            if (missing.Count > 0)
-                throw new ConfigurationProblem(
-                    $"outside Development the portal needs OpenID Connect sign-in and a master key; set {string.Join(", ", missing)}.");
-        }
-        var settings = PortalSettings.Load(configuration, builder.Environment.ContentRootPath, embeddedDefaults: development);
-        builder.Services.AddPortalCore(settings);
+        var options = GovernancePortal.PortalOptions.ForWebHost(builder.Configuration, builder.Environment.ContentRootPath, builder.Environment.IsDevelopment());
+        builder.Host.Properties[typeof(PortalOptions)] = options;
+        builder.Services.AddSingleton(options);
+        builder.Services.AddPortalCore(options.Settings);
         return builder;
     }
+
+    /// <summary>The settings <see cref="AddPortalCore"/> read, for the wiring that follows it.</summary>
+    public static PortalOptions PortalOptions(this WebApplicationBuilder builder) =>
+        builder.Host.Properties.TryGetValue(typeof(PortalOptions), out var options)
+            ? (PortalOptions)options
+            : throw new InvalidOperationException("AddPortalCore reads the settings; call it first.");
+
+    public static PortalOptions PortalOptions(this WebApplication app) => app.Services.GetRequiredService<PortalOptions>();
 
     /// <summary>
     /// Applies the schema, and on the embedded default (Development with SQLite) seeds the demo data once
@@ -33,9 +35,9 @@ public static class PortalStartup
     public static async Task PrepareDatabaseAsync(this WebApplication app)
     {
         await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync();
-        var settings = app.Services.GetRequiredService<PortalSettings>();
-        if (app.Environment.IsDevelopment() && settings.Database.Provider == DatabaseProvider.Sqlite
-            && app.Configuration.GetValue("Demo:Seed", true)
+        var options = app.PortalOptions();
+        if (app.Environment.IsDevelopment() && options.Database.Provider == DatabaseProvider.Sqlite
+            && options.Demo.Seed
             && await app.Services.GetRequiredService<DemoData>().SeedAsync())
             app.Logger.LogInformation("Seeded the demo data");
     }

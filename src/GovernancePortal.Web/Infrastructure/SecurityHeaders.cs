@@ -20,7 +20,7 @@ public static class SecurityHeaders
     /// <summary>Must be the first middleware, so that error and status pages get the headers too.</summary>
     public static WebApplication UseSecurityHeaders(this WebApplication app)
     {
-        var formTargets = FormTargets(app.Configuration);
+        var formTargets = FormTargets(app.PortalOptions().Authentication.Oidc);
         var strictTransport = !app.Environment.IsDevelopment();
         app.Use((context, next) =>
         {
@@ -81,8 +81,8 @@ public static class SecurityHeaders
     /// default redirect (GET) sign-out and sign-in: its form-post variant writes an inline auto-submit
     /// script that script-src refuses.
     /// </summary>
-    private static string FormTargets(IConfiguration configuration) =>
-        Uri.TryCreate(configuration["Authentication:Oidc:Authority"], UriKind.Absolute, out var authority)
+    private static string FormTargets(OidcOptions oidc) =>
+        Uri.TryCreate(oidc.Authority, UriKind.Absolute, out var authority)
             ? $"'self' {authority.GetLeftPart(UriPartial.Authority)}"
             : "'self'";
 }

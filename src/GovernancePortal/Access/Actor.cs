@@ -14,12 +14,3 @@ public sealed record Actor(string Name, IReadOnlyCollection<string> Roles, long?
             throw new RuleViolation(refusal);
     }
 }
-
-/// <summary>A request the rules refuse; the message is written for the person who made it.</summary>
-public sealed class RuleViolation(string message, string? field = null) : Exception(message)
-{
-    public string? Field { get; } = field;
-}
-
-/// <summary>The thing asked for does not exist, or is not this person's to see (the two are not told apart).</summary>
-public sealed class NotFound(string message) : Exception(message);

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Configuration;
-
 namespace GovernancePortal.Access;
 
 /// <summary>
@@ -18,20 +16,6 @@ public sealed class RoleMap
             .SelectMany(pair => pair.Value.Select(value => (Value: value, Role: pair.Key)))
             .GroupBy(pair => pair.Value, StringComparer.Ordinal)
             .ToDictionary(group => group.Key, group => group.Select(pair => pair.Role).ToArray(), StringComparer.Ordinal);
-    }
-
-    public static RoleMap FromConfiguration(IConfiguration configuration)
-    {
-        var section = configuration.GetSection("Authentication:RoleMap");
-        var map = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
-        foreach (var role in section.GetChildren())
-        {
-            var values = role.Value is { } single
-                ? single.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                : role.GetChildren().Select(child => child.Value).OfType<string>().ToArray();
-            map[role.Key] = values;
-        }
-        return new RoleMap(map);
     }
 
     /// <summary>The portal roles of someone whose identity provider asserts <paramref name="idpValues"/>.</summary>

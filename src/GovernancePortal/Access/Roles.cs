@@ -1,6 +1,6 @@
 namespace GovernancePortal.Access;
 
-/// <summary>The portal's roles (DESIGN §2). Identity-provider values map onto these by Authentication:RoleMap.</summary>
+/// <summary>The portal's roles (docs/roles.md). Identity-provider values map onto these by Authentication:RoleMap.</summary>
 public static class Roles
 {
     public const string Employee = "Employee";

@@ -11,7 +11,7 @@ public sealed record AuditEntry(
     string? Detail = null,
     long? RecordCount = null);
 
-/// <summary>One stored event of the append-only log (DESIGN §5.4).</summary>
+/// <summary>One stored event of the append-only log (docs/audit-log.md).</summary>
 public sealed record AuditEvent
 {
     public long Seq { get; init; }

@@ -6,7 +6,7 @@ using System.Text.Json.Serialization;
 
 namespace GovernancePortal.Collection;
 
-/// <summary>The per-record reasons of DESIGN §5.3.</summary>
+/// <summary>The per-record reasons of docs/collection-api.md.</summary>
 public static class RejectReason
 {
     public const string SubjectRevoked = "subject_revoked";

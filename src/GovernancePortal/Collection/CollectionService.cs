@@ -6,7 +6,7 @@ using GovernancePortal.Subjects;
 
 namespace GovernancePortal.Collection;
 
-/// <summary>The answer to an accepted request (DESIGN §5.3): what was stored and what was refused.</summary>
+/// <summary>The answer to an accepted request (docs/collection-api.md): what was stored and what was refused.</summary>
 public sealed record CollectResult(int Accepted, IReadOnlyList<Rejection> Rejected);
 
 /// <summary>What a collector is told about its program, so an agent can stop collecting at the source.</summary>

@@ -23,7 +23,7 @@ public sealed record Collector
 public sealed record CollectorIdentity(long CollectorId, long ProgramId, string ProgramKey);
 
 /// <summary>Collectors send records for exactly one program; privacy officers create and revoke them.</summary>
-public sealed class CollectorRegistry(ConnectionFactory connections, AuditLog audit, TimeProvider time)
+public sealed class CollectorRegistry(ConnectionFactory connections, ProgramQueries programs, AuditLog audit, TimeProvider time)
 {
     public const int MaxNameLength = 100;
 
@@ -32,7 +32,6 @@ public sealed class CollectorRegistry(ConnectionFactory connections, AuditLog au
         c.last_seen_at AS LastSeenAt, c.records_accepted AS RecordsAccepted, c.revoked_at AS RevokedAt, c.revoked_by AS RevokedBy
         """;
 
-    private const string ProgramByKey = "SELECT id AS Id, key AS Key, state AS State FROM programs WHERE key = @Key";
 
     private const string Insert = """
         INSERT INTO collectors (program_id, name, token_hash, created_by, created_at)
@@ -68,8 +67,7 @@ public sealed class CollectorRegistry(ConnectionFactory connections, AuditLog au
 
         var token = CollectorTokens.Generate();
         await using var scope = await connections.BeginWriteAsync(cancellationToken);
-        var program = await scope.QuerySingleOrDefaultAsync<ProgramRef>(ProgramByKey, new { Key = programKey })
-            ?? throw new NotFound($"There is no program '{programKey}'.");
+        var program = await programs.RequireAsync(scope, programKey);
         if (program.State == ProgramState.Retired)
             throw new RuleViolation("The program is retired; it cannot have new collectors.");
         var id = await scope.ExecuteScalarAsync<long>(Insert, new
@@ -80,7 +78,7 @@ public sealed class CollectorRegistry(ConnectionFactory connections, AuditLog au
             CreatedBy = actor.Name,
             CreatedAt = StoredTime.Normalize(time.GetUtcNow()),
         });
-        await audit.AppendAsync(scope, new AuditEntry(actor.Name, actor.Roles, "collector.created",
+        await audit.AppendAsync(scope, new AuditEntry(actor.Name, actor.Roles, AuditActions.CollectorCreated,
             Program: program.Key, Detail: $"collector {id} \"{trimmed}\""));
         var collector = await scope.QuerySingleAsync<Collector>(ById, new { Id = id });
         await scope.CommitAsync();
@@ -101,16 +99,15 @@ public sealed class CollectorRegistry(ConnectionFactory connections, AuditLog au
     {
         actor.Require(Roles.PrivacyOfficer, "Only privacy officers create and revoke collectors.");
         await using var scope = await connections.BeginWriteAsync(cancellationToken);
-        var program = await scope.QuerySingleOrDefaultAsync<ProgramRef>(ProgramByKey, new { Key = programKey })
-            ?? throw new NotFound($"There is no program '{programKey}'.");
+        var program = await programs.RequireAsync(scope, programKey);
         var collector = await scope.QuerySingleOrDefaultAsync<Collector>($"{ById} {scope.Dialect.ForUpdate}", new { Id = collectorId });
         if (collector is null || collector.ProgramId != program.Id)
-            throw new NotFound("There is no such collector in this program.");
+            throw new NotFoundProblem("There is no such collector in this program.");
         // The time is taken after the row lock: every record this collector stored before the revocation has an earlier received time.
         var changed = await scope.ExecuteAsync(Revoke, new { Id = collectorId, Now = StoredTime.Normalize(time.GetUtcNow()), By = actor.Name });
         if (changed == 0)
             return;
-        await audit.AppendAsync(scope, new AuditEntry(actor.Name, actor.Roles, "collector.revoked",
+        await audit.AppendAsync(scope, new AuditEntry(actor.Name, actor.Roles, AuditActions.CollectorRevoked,
             Program: program.Key, Detail: $"collector {collectorId} \"{collector.Name}\""));
         await scope.CommitAsync();
     }
@@ -135,12 +132,6 @@ public sealed class CollectorRegistry(ConnectionFactory connections, AuditLog au
         await scope.CommitAsync();
     }
 
-    private sealed record ProgramRef
-    {
-        public long Id { get; init; }
-        public string Key { get; init; } = "";
-        public string State { get; init; } = "";
-    }
 
     private sealed record TokenRow
     {

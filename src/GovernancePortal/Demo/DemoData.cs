@@ -9,7 +9,7 @@ using GovernancePortal.Subjects;
 
 namespace GovernancePortal.Demo;
 
-/// <summary>A demo user of the embedded default (DESIGN §5.2).</summary>
+/// <summary>A demo user of the embedded default (docs/demo-data.md).</summary>
 public sealed record DemoUser(string Email, string DisplayName, IReadOnlyList<string> Roles)
 {
     /// <summary>The issuer of the demo identities: developer sign-in is the only way to sign in as one.</summary>

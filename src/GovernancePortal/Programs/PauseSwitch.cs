@@ -128,7 +128,7 @@ public sealed class PauseSwitch(ConnectionFactory connections, ProgramQueries pr
         await using var scope = await connections.BeginWriteAsync(cancellationToken);
         var program = await programs.RequireAsync(scope, programKey, RowLock.Update);
         var pauses = await LoadAsync(scope.Connection, scope.Transaction, program.Id, cancellationToken);
-        var pause = pauses.FirstOrDefault(p => p.Id == pauseId) ?? throw new NotFound("There is no such pause in this program.");
+        var pause = pauses.FirstOrDefault(p => p.Id == pauseId) ?? throw new NotFoundProblem("There is no such pause in this program.");
         if (!pause.IsActive)
             throw new RuleViolation($"This pause was already resumed by {pause.ResumedBy}.");
         if (pause.WasPausedBy(actor))
@@ -154,7 +154,7 @@ public sealed class PauseSwitch(ConnectionFactory connections, ProgramQueries pr
     /// <summary>Every pause of the program, newest first, with its categories.</summary>
     public async Task<IReadOnlyList<Pause>> HistoryAsync(string programKey, CancellationToken cancellationToken = default)
     {
-        var program = await programs.GetAsync(programKey, cancellationToken) ?? throw new NotFound($"There is no program '{programKey}'.");
+        var program = await programs.GetAsync(programKey, cancellationToken) ?? throw new NotFoundProblem($"There is no program '{programKey}'.");
         await using var connection = await connections.OpenAsync(cancellationToken);
         return await LoadAsync(connection, null, program.Id, cancellationToken);
     }

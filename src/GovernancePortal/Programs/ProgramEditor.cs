@@ -94,7 +94,7 @@ public sealed partial class ProgramEditor(ConnectionFactory connections, Program
         return WriteAsync(programKey, actor, AuditActions.CategoryUpdated, $"{clean.Key}: {clean.Name}; sensitivity {clean.Sensitivity}; kept {clean.RetentionDays} days",
             async (scope, program, _) =>
             {
-                var category = program.Categories.FirstOrDefault(c => c.Key == categoryKey) ?? throw new NotFound($"The program has no category '{categoryKey}'.");
+                var category = program.Categories.FirstOrDefault(c => c.Key == categoryKey) ?? throw new NotFoundProblem($"The program has no category '{categoryKey}'.");
                 await scope.ExecuteAsync("""
                     UPDATE categories SET name = @Name, description = @Description, sensitivity = @Sensitivity, retention_days = @RetentionDays WHERE id = @Id
                     """, new { category.Id, clean.Name, clean.Description, clean.Sensitivity, clean.RetentionDays });
@@ -108,7 +108,7 @@ public sealed partial class ProgramEditor(ConnectionFactory connections, Program
         return WriteAsync(programKey, actor, AuditActions.CategoryRetired, categoryKey,
             async (scope, program, now) =>
             {
-                var category = program.Categories.FirstOrDefault(c => c.Key == categoryKey) ?? throw new NotFound($"The program has no category '{categoryKey}'.");
+                var category = program.Categories.FirstOrDefault(c => c.Key == categoryKey) ?? throw new NotFoundProblem($"The program has no category '{categoryKey}'.");
                 if (category.RetiredAt is not null)
                     throw new RuleViolation("This category is retired already.");
                 await scope.ExecuteAsync("UPDATE categories SET retired_at = @Now WHERE id = @Id", new { category.Id, Now = now });

@@ -70,9 +70,9 @@ public sealed class ProgramQueries(ConnectionFactory connections)
     public Task<MonitoringProgram?> GetAsync(WriteScope scope, long id, RowLock rowLock = RowLock.None) =>
         ReadAsync(scope.Connection, scope.Transaction, $"{ById} {Clause(scope, rowLock)}", new { Id = id }, scope.Cancellation);
 
-    /// <summary>The same, or <see cref="NotFound"/> with the words a person reads.</summary>
+    /// <summary>The same, or <see cref="NotFoundProblem"/> with the words a person reads.</summary>
     public async Task<MonitoringProgram> RequireAsync(WriteScope scope, string key, RowLock rowLock = RowLock.None) =>
-        await GetAsync(scope, key, rowLock) ?? throw new NotFound($"There is no program '{key}'.");
+        await GetAsync(scope, key, rowLock) ?? throw new NotFoundProblem($"There is no program '{key}'.");
 
     private static async Task<MonitoringProgram?> ReadAsync(DbConnection connection, DbTransaction? transaction, string sql, object parameters,
         CancellationToken cancellationToken)

@@ -132,7 +132,7 @@ public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries pr
             programId = program.Id;
             if (categoryKey is not null)
                 categoryId = program.Categories.FirstOrDefault(c => c.Key == categoryKey)?.Id
-                    ?? throw new NotFound($"The program has no category '{categoryKey}'.");
+                    ?? throw new NotFoundProblem($"The program has no category '{categoryKey}'.");
         }
 
         var open = (await scope.QueryAsync<DataRequest>(
@@ -167,7 +167,7 @@ public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries pr
         await using var connection = await connections.OpenAsync(cancellationToken);
         return await connection.QuerySingleOrDefaultAsync<DataRequest>($"SELECT {Columns} WHERE r.reference = @Reference AND r.subject_id = @SubjectId",
                    new { Reference = reference, SubjectId = subjectId })
-               ?? throw new NotFound("There is no such request among yours.");
+               ?? throw new NotFoundProblem("There is no such request among yours.");
     }
 
     /// <summary>
@@ -244,7 +244,7 @@ public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries pr
         actor.Require(Roles.PrivacyOfficer, "Only privacy officers open other people's requests.");
         await using var scope = await connections.BeginWriteAsync(cancellationToken);
         var request = await scope.QuerySingleOrDefaultAsync<DataRequest>($"SELECT {Columns} WHERE r.reference = @Reference", new { Reference = reference })
-            ?? throw new NotFound($"There is no request {reference}.");
+            ?? throw new NotFoundProblem($"There is no request {reference}.");
         await audit.AppendAsync(scope, new AuditEntry(actor.Name, actor.Roles, AuditActions.RequestViewed,
             SubjectId: request.SubjectId, Program: request.ProgramKey, Detail: request.Reference, RecordCount: 1));
         await scope.CommitAsync();
@@ -300,7 +300,7 @@ public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries pr
     {
         await using var scope = await connections.BeginWriteAsync(cancellationToken);
         var request = await scope.QuerySingleOrDefaultAsync<DataRequest>($"SELECT {Columns} WHERE r.reference = @Reference", new { Reference = reference })
-            ?? throw new NotFound($"There is no request {reference}.");
+            ?? throw new NotFoundProblem($"There is no request {reference}.");
         // By subject id, not email: an email can change, and an officer signs in as the employee they also are.
         if (actor.SubjectId is { } self && self == request.SubjectId)
             throw new OwnRequestRefused(request.Kind == RequestKind.Objection

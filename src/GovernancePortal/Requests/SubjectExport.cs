@@ -50,7 +50,7 @@ public sealed class SubjectExport(ConnectionFactory connections, ProgramQueries 
     public async Task<DataRequest> FindAsync(long subjectId, string reference, CancellationToken cancellationToken = default)
     {
         var request = await desk.GetForSubjectAsync(subjectId, reference, cancellationToken);
-        return request.Kind == RequestKind.Export ? request : throw new NotFound("There is no such request among yours.");
+        return request.Kind == RequestKind.Export ? request : throw new NotFoundProblem("There is no such request among yours.");
     }
 
     /// <summary>
@@ -61,7 +61,7 @@ public sealed class SubjectExport(ConnectionFactory connections, ProgramQueries 
     public async Task<ExportReceipt> WriteAsync(long subjectId, DataRequest request, Stream output, Actor actor, CancellationToken cancellationToken = default)
     {
         if (request.SubjectId != subjectId || request.Kind != RequestKind.Export)
-            throw new NotFound("There is no such request among yours.");
+            throw new NotFoundProblem("There is no such request among yours.");
 
         await using var connection = await connections.OpenAsync(cancellationToken);
         var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition(

@@ -108,7 +108,7 @@ public sealed class Revocations(ConnectionFactory connections, ProgramQueries pr
         var now = StoredTime.Normalize(time.GetUtcNow());
         await scope.ExecuteAsync($"UPDATE revocations SET withdrawn_at = @Now WHERE id {scope.Dialect.AnyOf("@Ids")}",
             new { Now = now, Ids = scope.Dialect.List(inScope.Select(r => r.Id)) });
-        await audit.AppendAsync(scope, new AuditEntry(actor.Name, actor.Roles, "subject.rejoined",
+        await audit.AppendAsync(scope, new AuditEntry(actor.Name, actor.Roles, AuditActions.SubjectRejoined,
             SubjectId: subjectId, Program: program.Key,
             Detail: $"consent given again for {(categoryKey is null ? "the whole program" : "category " + categoryKey)}; earlier erasure requests stand"));
         await scope.CommitAsync();
@@ -128,7 +128,7 @@ public sealed class Revocations(ConnectionFactory connections, ProgramQueries pr
         if (categoryKey is null)
             return (program, null);
         var categoryId = program.Categories.FirstOrDefault(c => c.Key == categoryKey && c.RetiredAt is null)?.Id
-            ?? throw new NotFound($"The program has no category '{categoryKey}'.");
+            ?? throw new NotFoundProblem($"The program has no category '{categoryKey}'.");
         return (program, categoryId);
     }
 

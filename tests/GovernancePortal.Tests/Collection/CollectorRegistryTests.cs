@@ -193,9 +193,9 @@ public sealed class CollectorRegistryTests : DatabaseTests
         var registry = db.Get<CollectorRegistry>();
         var (edr, token) = await registry.CreateAsync("endpoint-security", "EDR", Priya, Cancellation);
 
-        await Assert.ThrowsAsync<NotFound>(() => registry.RevokeAsync("mci", edr.Id, Omar, Cancellation));
-        await Assert.ThrowsAsync<NotFound>(() => registry.RevokeAsync("mci", edr.Id + 100, Omar, Cancellation));
-        await Assert.ThrowsAsync<NotFound>(() => registry.RevokeAsync("no-such-program", edr.Id, Omar, Cancellation));
+        await Assert.ThrowsAsync<NotFoundProblem>(() => registry.RevokeAsync("mci", edr.Id, Omar, Cancellation));
+        await Assert.ThrowsAsync<NotFoundProblem>(() => registry.RevokeAsync("mci", edr.Id + 100, Omar, Cancellation));
+        await Assert.ThrowsAsync<NotFoundProblem>(() => registry.RevokeAsync("no-such-program", edr.Id, Omar, Cancellation));
 
         Assert.NotNull(await registry.AuthenticateAsync(token, Cancellation));
         Assert.Empty(await AuditAsync(db, "collector.revoked"));
@@ -238,7 +238,7 @@ public sealed class CollectorRegistryTests : DatabaseTests
         var registry = db.Get<CollectorRegistry>();
         await db.Get<ProgramEditor>().RetireAsync("endpoint-security", Priya, Cancellation);
 
-        await Assert.ThrowsAsync<NotFound>(() => registry.CreateAsync("no-such-program", "agent", Priya, Cancellation));
+        await Assert.ThrowsAsync<NotFoundProblem>(() => registry.CreateAsync("no-such-program", "agent", Priya, Cancellation));
         var retired = await Assert.ThrowsAsync<RuleViolation>(() => registry.CreateAsync("endpoint-security", "agent", Priya, Cancellation));
 
         Assert.Contains("retired", retired.Message);

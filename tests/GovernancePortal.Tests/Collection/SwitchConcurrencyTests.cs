@@ -11,7 +11,7 @@ using static GovernancePortal.Tests.Collection.CollectionSamples;
 namespace GovernancePortal.Tests.Collection;
 
 /// <summary>
-/// DESIGN §4 "linearizable switches": four writers on two nodes stream batches into one program while
+/// docs/architecture.md "Switches that hold on every node": four writers on two nodes stream batches into one program while
 /// a third node flips switches (pauses, resumes, a subject's or a collector's revocation) one after another. Afterwards:
 /// <list type="bullet">
 /// <item>no stored record in a switch's scope has a received time after that switch's commit time

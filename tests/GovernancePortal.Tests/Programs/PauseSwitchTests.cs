@@ -151,7 +151,7 @@ public sealed class PauseSwitchTests : DatabaseTests
         await using var db = await StartAsync(engine);
         await db.Get<ProgramEditor>().RetireAsync("mci", Priya, Cancellation);
 
-        await Assert.ThrowsAsync<NotFound>(() => db.Get<PauseSwitch>().PauseAsync("no-such-program", [], "r", Priya, Cancellation));
+        await Assert.ThrowsAsync<NotFoundProblem>(() => db.Get<PauseSwitch>().PauseAsync("no-such-program", [], "r", Priya, Cancellation));
         var retired = await Assert.ThrowsAsync<RuleViolation>(() => db.Get<PauseSwitch>().PauseAsync("mci", [], "r", Priya, Cancellation));
 
         Assert.Contains("retired", retired.Message);
@@ -282,8 +282,8 @@ public sealed class PauseSwitchTests : DatabaseTests
         await db.Get<ProgramEditor>().RegisterAsync(new ProgramDraft("other", "Other", "p", "o", LegalBasis.Consent), Priya, Cancellation);
 
         var again = await Assert.ThrowsAsync<RuleViolation>(() => pauses.ResumeAsync("mci", pause.Id, "Again", new Actor("third@example.com", [Roles.PrivacyOfficer]), Cancellation));
-        await Assert.ThrowsAsync<NotFound>(() => pauses.ResumeAsync("mci", pause.Id + 1, "r", Omar, Cancellation));
-        await Assert.ThrowsAsync<NotFound>(() => pauses.ResumeAsync("other", pause.Id, "r", Omar, Cancellation));
+        await Assert.ThrowsAsync<NotFoundProblem>(() => pauses.ResumeAsync("mci", pause.Id + 1, "r", Omar, Cancellation));
+        await Assert.ThrowsAsync<NotFoundProblem>(() => pauses.ResumeAsync("other", pause.Id, "r", Omar, Cancellation));
 
         Assert.Contains(Omar.Name, again.Message);
         Assert.Equal("Fixed", Assert.Single(await pauses.HistoryAsync("mci", Cancellation)).Resolution);
@@ -345,7 +345,7 @@ public sealed class PauseSwitchTests : DatabaseTests
         Assert.Equal(["Third", "Second", "First"], history.Select(p => p.Reason));
         Assert.Equal([true, true, false], history.Select(p => p.IsActive));
         Assert.Equal(["keystrokes", "transcriptions"], history[1].CategoryKeys);
-        await Assert.ThrowsAsync<NotFound>(() => pauses.HistoryAsync("no-such-program", Cancellation));
+        await Assert.ThrowsAsync<NotFoundProblem>(() => pauses.HistoryAsync("no-such-program", Cancellation));
     }
 
     [Theory, MemberData(nameof(Engines))]

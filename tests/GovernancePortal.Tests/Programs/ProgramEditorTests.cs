@@ -142,9 +142,9 @@ public sealed class ProgramEditorTests : DatabaseTests
         await using var db = await TestDatabase.CreateAsync(engine, _clock);
         var editor = db.Get<ProgramEditor>();
 
-        await Assert.ThrowsAsync<NotFound>(() => editor.UpdateAsync("nope", Mci, Priya, Cancellation));
-        await Assert.ThrowsAsync<NotFound>(() => editor.RetireAsync("nope", Priya, Cancellation));
-        await Assert.ThrowsAsync<NotFound>(() => editor.AddCategoryAsync("nope", Keystrokes, Priya, Cancellation));
+        await Assert.ThrowsAsync<NotFoundProblem>(() => editor.UpdateAsync("nope", Mci, Priya, Cancellation));
+        await Assert.ThrowsAsync<NotFoundProblem>(() => editor.RetireAsync("nope", Priya, Cancellation));
+        await Assert.ThrowsAsync<NotFoundProblem>(() => editor.AddCategoryAsync("nope", Keystrokes, Priya, Cancellation));
         Assert.Empty(await AuditAsync(db));
     }
 
@@ -250,7 +250,7 @@ public sealed class ProgramEditorTests : DatabaseTests
         var updated = (await AuditAsync(db))[^1];
         Assert.Equal("category.updated", updated.Action);
         Assert.Contains("7 days", updated.Detail);
-        await Assert.ThrowsAsync<NotFound>(() => editor.UpdateCategoryAsync("mci", "screen_text", Keystrokes, Priya, Cancellation));
+        await Assert.ThrowsAsync<NotFoundProblem>(() => editor.UpdateCategoryAsync("mci", "screen_text", Keystrokes, Priya, Cancellation));
         var invalid = await Assert.ThrowsAsync<RuleViolation>(() => editor.UpdateCategoryAsync("mci", "keystrokes", Keystrokes with { RetentionDays = 0 }, Priya, Cancellation));
         Assert.Equal("retentionDays", invalid.Field);
     }
@@ -269,7 +269,7 @@ public sealed class ProgramEditorTests : DatabaseTests
 
         Assert.Equal(SampleData.Epoch.AddDays(1), Assert.Single((await FindAsync(db))!.Categories).RetiredAt);
         Assert.Contains("retired already", again.Message);
-        await Assert.ThrowsAsync<NotFound>(() => editor.RetireCategoryAsync("mci", "screen_text", Priya, Cancellation));
+        await Assert.ThrowsAsync<NotFoundProblem>(() => editor.RetireCategoryAsync("mci", "screen_text", Priya, Cancellation));
         Assert.Equal(["program.registered", "category.added", "category.retired"], (await AuditAsync(db)).Select(e => e.Action));
     }
 

@@ -54,7 +54,7 @@ public sealed class RequestDeskTests : DatabaseTests
         var desk = db.Get<RequestDesk>();
         var alices = await desk.SubmitAsync(alice, RequestKind.Erasure, null, null, Employee(alice), Cancellation);
 
-        await Assert.ThrowsAsync<NotFound>(() => desk.GetForSubjectAsync(bob, alices.Reference, Cancellation));
+        await Assert.ThrowsAsync<NotFoundProblem>(() => desk.GetForSubjectAsync(bob, alices.Reference, Cancellation));
         Assert.Empty(await desk.ForSubjectAsync(bob, Cancellation));
     }
 

@@ -38,7 +38,7 @@ public sealed class RequestIsolationTests : DatabaseTests
         var alices = await desk.SubmitAsync(alice, RequestKind.Erasure, null, null, Employee("alice@example.com", alice), Cancellation);
         var bobs = await desk.SubmitAsync(bob, RequestKind.Export, null, null, Employee("bob@example.com", bob), Cancellation);
 
-        var unknown = await Assert.ThrowsAsync<NotFound>(() => desk.GetForSubjectAsync(bob, "ERA-AAAA-AAAA", Cancellation));
+        var unknown = await Assert.ThrowsAsync<NotFoundProblem>(() => desk.GetForSubjectAsync(bob, "ERA-AAAA-AAAA", Cancellation));
         Assert.Equal(alices.Reference, (await desk.GetForSubjectAsync(alice, alices.Reference, Cancellation)).Reference);
         Assert.Equal(bobs.Reference, (await desk.GetForSubjectAsync(bob, bobs.Reference, Cancellation)).Reference);
         foreach (var (subject, reference) in new[]
@@ -54,7 +54,7 @@ public sealed class RequestIsolationTests : DatabaseTests
             (alice + bob + 1000, alices.Reference),
         })
         {
-            var refused = await Assert.ThrowsAsync<NotFound>(() => desk.GetForSubjectAsync(subject, reference, Cancellation));
+            var refused = await Assert.ThrowsAsync<NotFoundProblem>(() => desk.GetForSubjectAsync(subject, reference, Cancellation));
             Assert.Equal(unknown.Message, refused.Message);
             Assert.DoesNotContain(reference.Trim(), refused.Message);
         }
@@ -141,8 +141,8 @@ public sealed class RequestIsolationTests : DatabaseTests
             new string('A', 10_000),
         })
         {
-            await Assert.ThrowsAsync<NotFound>(() => desk.DecideObjectionAsync(reference, uphold: true, "Out of scope.", Priya, Cancellation));
-            await Assert.ThrowsAsync<NotFound>(() => desk.ExtendAsync(reference, objection.DueAt.AddDays(7), "Volume.", Priya, Cancellation));
+            await Assert.ThrowsAsync<NotFoundProblem>(() => desk.DecideObjectionAsync(reference, uphold: true, "Out of scope.", Priya, Cancellation));
+            await Assert.ThrowsAsync<NotFoundProblem>(() => desk.ExtendAsync(reference, objection.DueAt.AddDays(7), "Volume.", Priya, Cancellation));
         }
 
         Assert.Equal(objection, await desk.GetForSubjectAsync(alice, objection.Reference, Cancellation));

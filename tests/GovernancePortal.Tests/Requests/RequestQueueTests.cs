@@ -147,7 +147,7 @@ public sealed class RequestQueueTests : DatabaseTests
         Assert.Equal((priya.Name, opened.SubjectId, (long?)1, Reference(17)), (viewed.Actor, viewed.SubjectId, viewed.RecordCount, viewed.Detail));
         var history = await db.Get<AccessHistory>().PageAsync(opened.SubjectId, opened.SubjectEmail!, AccessFilter.None, 0, 10, Cancellation);
         Assert.Equal(AuditActions.RequestViewed, Assert.Single(history.Events).Action);
-        await Assert.ThrowsAsync<NotFound>(() => db.Get<RequestDesk>().OpenAsync("ERA-NONE-NONE", priya, Cancellation));
+        await Assert.ThrowsAsync<NotFoundProblem>(() => db.Get<RequestDesk>().OpenAsync("ERA-NONE-NONE", priya, Cancellation));
     }
 
     private const int Extended = 12;

@@ -203,11 +203,11 @@ public sealed class SubjectExportTests : DatabaseTests
         var bobsErasure = await desk.SubmitAsync(bob, RequestKind.Erasure, null, null, Employee("bob@example.com", bob), Cancellation);
         var bobAsActor = Employee("bob@example.com", bob);
 
-        await Assert.ThrowsAsync<NotFound>(() => export.FindAsync(bob, alices.Reference, Cancellation));
-        await Assert.ThrowsAsync<NotFound>(() => export.FindAsync(bob, bobsErasure.Reference, Cancellation));
-        await Assert.ThrowsAsync<NotFound>(() => export.FindAsync(bob, "EXP-AAAA-AAAA", Cancellation));
+        await Assert.ThrowsAsync<NotFoundProblem>(() => export.FindAsync(bob, alices.Reference, Cancellation));
+        await Assert.ThrowsAsync<NotFoundProblem>(() => export.FindAsync(bob, bobsErasure.Reference, Cancellation));
+        await Assert.ThrowsAsync<NotFoundProblem>(() => export.FindAsync(bob, "EXP-AAAA-AAAA", Cancellation));
         using var output = new MemoryStream();
-        await Assert.ThrowsAsync<NotFound>(() => export.WriteAsync(bob, alices, output, bobAsActor, Cancellation));
+        await Assert.ThrowsAsync<NotFoundProblem>(() => export.WriteAsync(bob, alices, output, bobAsActor, Cancellation));
         Assert.Equal(0, output.Length);
         Assert.Equal(RequestStatus.Received, (await desk.GetForSubjectAsync(alice, alices.Reference, Cancellation)).Status);
     }

@@ -208,8 +208,8 @@ public sealed class RejoinTests : DatabaseTests
         var revocations = db.Get<Revocations>();
         var withdrawals = db.Get<Withdrawals>();
 
-        await Assert.ThrowsAsync<NotFound>(() => revocations.RejoinAsync(carol, "no-such-program", null, Person(Carol, carol), Cancellation));
-        await Assert.ThrowsAsync<NotFound>(() => revocations.RejoinAsync(carol, "mci", "no_such_category", Person(Carol, carol), Cancellation));
+        await Assert.ThrowsAsync<NotFoundProblem>(() => revocations.RejoinAsync(carol, "no-such-program", null, Person(Carol, carol), Cancellation));
+        await Assert.ThrowsAsync<NotFoundProblem>(() => revocations.RejoinAsync(carol, "mci", "no_such_category", Person(Carol, carol), Cancellation));
     }
 
     [Theory, MemberData(nameof(Engines))]

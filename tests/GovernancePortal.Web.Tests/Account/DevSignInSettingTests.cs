@@ -1,8 +1,8 @@
 using GovernancePortal.Data;
-using GovernancePortal.Web.Features.Account;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Hosting;
 
 namespace GovernancePortal.Web.Tests.Account;
 
@@ -25,7 +25,7 @@ public sealed class DevSignInSettingTests
     {
         var configuration = Configuration(provider, authority, enabled);
 
-        Assert.Equal(expected, AuthenticationSetup.DevSignInEnabled(new Environment(environment), configuration));
+        Assert.Equal(expected, PortalOptions.DevSignInEnabled(configuration, new Environment(environment).IsDevelopment()));
     }
 
     [Theory]
@@ -34,14 +34,14 @@ public sealed class DevSignInSettingTests
     public void DevSignIn_EnabledOutsideDevelopment_IsAConfigurationProblem(string environment)
     {
         var problem = Assert.Throws<ConfigurationProblem>(() =>
-            AuthenticationSetup.DevSignInEnabled(new Environment(environment), Configuration(null, "https://idp.example.test/", "true")));
+            PortalOptions.DevSignInEnabled(Configuration(null, "https://idp.example.test/", "true"), new Environment(environment).IsDevelopment()));
 
         Assert.Contains("Authentication:DevSignIn:Enabled", problem.Message);
     }
 
     [Fact]
     public void DevSignIn_SettingThatIsNotABoolean_IsAConfigurationProblem() =>
-        Assert.Throws<ConfigurationProblem>(() => AuthenticationSetup.DevSignInEnabled(new Environment("Development"), Configuration(null, null, "yes")));
+        Assert.Throws<ConfigurationProblem>(() => PortalOptions.DevSignInEnabled(Configuration(null, null, "yes"), new Environment("Development").IsDevelopment()));
 
     private static IConfiguration Configuration(string? provider, string? authority, string? enabled) =>
         new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>

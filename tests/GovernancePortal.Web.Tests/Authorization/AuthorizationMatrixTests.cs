@@ -51,7 +51,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Portal por
         new("POST", "/authentication/logout", Who.Anyone),
         new("POST", "/authentication/logout-everywhere", Who.Anyone),
 
-        // Collection API (DESIGN §5.3): collectors only, by bearer token
+        // Collection API (docs/collection-api.md): collectors only, by bearer token
         new("POST", "/api/v1/collect/", "/api/v1/collect", Who.CollectorToken),
         new("GET", "/api/v1/collect/status", Who.CollectorToken),
 

@@ -58,7 +58,7 @@ public sealed record RouteAccess(string Methods, string Pattern, string SampleUr
     public IEnumerable<string> EachMethod => Methods.Split(' ', StringSplitOptions.RemoveEmptyEntries);
 }
 
-/// <summary>The portal's people as the demo data has them (DESIGN §5.2); everyone is also an Employee.</summary>
+/// <summary>The portal's people as the demo data has them (docs/demo-data.md); everyone is also an Employee.</summary>
 public static class Callers
 {
     public const string Anonymous = "anonymous";

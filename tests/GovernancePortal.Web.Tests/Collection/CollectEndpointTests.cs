@@ -12,7 +12,7 @@ using static GovernancePortal.Web.Tests.Collection.CollectApi;
 namespace GovernancePortal.Web.Tests.Collection;
 
 /// <summary>
-/// <c>POST /api/v1/collect</c> and <c>GET /api/v1/collect/status</c> through HTTP on the real host (DESIGN §5.3):
+/// <c>POST /api/v1/collect</c> and <c>GET /api/v1/collect/status</c> through HTTP on the real host (docs/collection-api.md):
 /// every bad input of issue 3 gets its status and problem details, never a 500, and a refused request stores nothing.
 /// </summary>
 public sealed class CollectEndpointTests(PortalFactory portal) : IClassFixture<PortalFactory>

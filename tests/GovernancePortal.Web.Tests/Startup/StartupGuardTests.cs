@@ -29,6 +29,46 @@ public sealed partial class StartupGuardTests : IDisposable
     }
 
     [Fact]
+    public async Task Production_WithSeveralProblems_NamesEveryOneInTheOneLine()
+    {
+        var (line, _) = await RunToProblemAsync(new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["Authentication__Oidc__Authority"] = "https://idp.example.test/",
+            ["Authentication__Oidc__RequireHttpsMetadata"] = "false",
+            ["Authentication__RoleMap__Superuser"] = "root",
+            ["Authentication__Session__IdleTimeout"] = "soon",
+            ["Collection__RateLimit__RequestsPerSecond"] = "0",
+            ["Demo__Seed"] = "maybe",
+        });
+
+        Assert.Contains("Authentication:Oidc:ClientId", line);
+        Assert.Contains("Encryption:MasterKey", line);
+        Assert.Contains("Authentication:Oidc:RequireHttpsMetadata may be false only in Development", line);
+        Assert.Contains("Authentication:RoleMap:Superuser", line);
+        Assert.Contains("Authentication:Session:IdleTimeout", line);
+        Assert.Contains("Collection:RateLimit:RequestsPerSecond", line);
+        Assert.Contains("Demo:Seed", line);
+    }
+
+    [Theory]
+    [InlineData("Collection__BodyReadTimeoutSeconds", "fifteen", "Collection:BodyReadTimeoutSeconds")]
+    [InlineData("Collection__FailedTokenLimit__PerMinute", "-1", "Collection:FailedTokenLimit:PerMinute")]
+    [InlineData("Authentication__Session__RevalidationInterval", "00:00:00", "Authentication:Session:RevalidationInterval")]
+    [InlineData("Encryption__MasterKey", "c2hvcnQ=", "Encryption:MasterKey")]
+    public async Task Development_WithABadValue_ExitsWithOneLineNamingTheSetting(string variable, string value, string setting)
+    {
+        var (line, output) = await RunToProblemAsync(new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            [variable] = value,
+        });
+
+        Assert.Contains(setting, line);
+        Assert.DoesNotContain("Developer sign-in is ON", output);
+    }
+
+    [Fact]
     public async Task UnknownDatabaseProvider_ExitsWithOneLineNamingTheSetting()
     {
         var (line, _) = await RunToProblemAsync(new Dictionary<string, string>

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using GovernancePortal.Sessions;
+using GovernancePortal.Web.Infrastructure;
 
 namespace GovernancePortal.Web.Features.Account;
 
@@ -10,7 +11,7 @@ public static class AuthenticationEndpoints
 {
     public static void MapAuthenticationEndpoints(this WebApplication app)
     {
-        var useOidc = AuthenticationSetup.OidcConfigured(app.Configuration);
+        var useOidc = app.PortalOptions().Authentication.Oidc.Configured;
         var group = app.MapGroup("/authentication");
 
         group.MapGet("/login", (string? returnUrl) =>

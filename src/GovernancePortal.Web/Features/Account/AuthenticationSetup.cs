@@ -1,6 +1,6 @@
 using System.Security.Claims;
 using GovernancePortal.Access;
-using GovernancePortal.Data;
+using GovernancePortal.Web.Infrastructure;
 using GovernancePortal.Subjects;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
@@ -18,39 +18,12 @@ namespace GovernancePortal.Web.Features.Account;
 /// </summary>
 public static class AuthenticationSetup
 {
-    public static bool OidcConfigured(IConfiguration configuration) =>
-        !string.IsNullOrWhiteSpace(configuration["Authentication:Oidc:Authority"]);
-
-    /// <summary>
-    /// Developer sign-in lets anyone sign in as any demo user, so it exists only for the embedded default
-    /// (SQLite, Development, no OpenID Connect authority), or in Development when
-    /// <c>Authentication:DevSignIn:Enabled</c> says so explicitly; outside Development it is refused.
-    /// </summary>
-    public static bool DevSignInEnabled(IWebHostEnvironment environment, IConfiguration configuration)
-    {
-        var setting = configuration["Authentication:DevSignIn:Enabled"];
-        if (!string.IsNullOrWhiteSpace(setting))
-        {
-            if (!bool.TryParse(setting, out var enabled))
-                throw new ConfigurationProblem("Authentication:DevSignIn:Enabled must be true or false.");
-            if (enabled && !environment.IsDevelopment())
-                throw new ConfigurationProblem("Authentication:DevSignIn:Enabled may be true only in Development.");
-            return enabled;
-        }
-        var embedded = !string.Equals(configuration["Database:Provider"], nameof(DatabaseProvider.Postgres), StringComparison.OrdinalIgnoreCase);
-        return environment.IsDevelopment() && embedded && !OidcConfigured(configuration);
-    }
-
     public static WebApplicationBuilder AddPortalAuthentication(this WebApplicationBuilder builder)
     {
-        var configuration = builder.Configuration;
-        var roleMap = RoleMap.FromConfiguration(configuration);
-        builder.Services.AddSingleton(roleMap);
-        var useOidc = OidcConfigured(configuration);
-        if (!useOidc && !DevSignInEnabled(builder.Environment, configuration))
-            throw new ConfigurationProblem(
-                "Nobody could sign in: set Authentication:Oidc:Authority, or in Development Authentication:DevSignIn:Enabled=true.");
-        var sessions = SessionSettings.FromConfiguration(configuration);
+        var options = builder.PortalOptions().Authentication;
+        builder.Services.AddSingleton(options.RoleMap);
+        var useOidc = options.Oidc.Configured;
+        var sessions = options.Session;
         builder.Services.AddSingleton(sessions);
         builder.Services.AddSingleton<DatabaseTicketStore>();
         builder.Services.AddOptions<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme)
@@ -89,7 +62,7 @@ public static class AuthenticationSetup
         });
 
         if (useOidc)
-            AddOpenIdConnect(authentication, builder);
+            AddOpenIdConnect(authentication, options.Oidc);
 
         builder.Services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
@@ -102,29 +75,23 @@ public static class AuthenticationSetup
         return builder;
     }
 
-    private static void AddOpenIdConnect(AuthenticationBuilder authentication, WebApplicationBuilder builder)
+    private static void AddOpenIdConnect(AuthenticationBuilder authentication, OidcOptions oidc)
     {
-        var oidc = builder.Configuration.GetSection("Authentication:Oidc");
-        var requireHttps = oidc.GetValue("RequireHttpsMetadata", true);
-        if (!requireHttps && !builder.Environment.IsDevelopment())
-            throw new ConfigurationProblem("Authentication:Oidc:RequireHttpsMetadata may be false only in Development.");
-        var settings = new OidcSettings(
-            oidc["RoleClaimType"] is { Length: > 0 } configured ? configured : "roles",
-            oidc.GetValue("EmailsAreVerified", false));
+        var settings = new OidcSettings(oidc.RoleClaimType, oidc.EmailsAreVerified);
 
         authentication.AddOpenIdConnect(options =>
         {
-            options.Authority = oidc["Authority"];
-            options.ClientId = oidc["ClientId"];
-            options.ClientSecret = oidc["ClientSecret"];
-            options.RequireHttpsMetadata = requireHttps;
+            options.Authority = oidc.Authority;
+            options.ClientId = oidc.ClientId;
+            options.ClientSecret = oidc.ClientSecret;
+            options.RequireHttpsMetadata = oidc.RequireHttpsMetadata;
             options.ResponseType = OpenIdConnectResponseType.Code;
             options.UsePkce = true;
             options.MapInboundClaims = false;
             options.SaveTokens = true;
             options.GetClaimsFromUserInfoEndpoint = true;
             options.Scope.Clear();
-            foreach (var scope in new[] { "openid", "profile", "email" }.Concat(SplitScopes(oidc["Scopes"])))
+            foreach (var scope in new[] { "openid", "profile", "email" }.Concat(oidc.Scopes))
                 options.Scope.Add(scope);
             options.TokenValidationParameters.NameClaimType = "name";
             // Groups and email_verified from the user-info endpoint are not kept unless mapped; they are
@@ -158,9 +125,6 @@ public static class AuthenticationSetup
     }
 
     public const string SignInFailedPath = "/account/sign-in-failed";
-
-    private static IEnumerable<string> SplitScopes(string? scopes) =>
-        (scopes ?? "").Split([' ', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     private static bool WantsPage(HttpRequest request) =>
         HttpMethods.IsGet(request.Method) && !request.Path.StartsWithSegments("/api")

@@ -56,23 +56,3 @@ public sealed class DatabaseTicketStore(SessionStore sessions, IDataProtectionPr
 
     private byte[] Protect(AuthenticationTicket ticket) => _protector.Protect(TicketSerializer.Default.Serialize(ticket));
 }
-
-/// <summary>
-/// <c>Authentication:Session:IdleTimeout</c> (default 8 h, renewed while the person uses the portal),
-/// <c>AbsoluteLifetime</c> (default 12 h from sign-in, never renewed) and <c>RevalidationInterval</c>
-/// (default 1 min: how soon an open page notices that its session ended).
-/// </summary>
-public sealed record SessionSettings(TimeSpan IdleTimeout, TimeSpan AbsoluteLifetime, TimeSpan RevalidationInterval)
-{
-    public static SessionSettings FromConfiguration(IConfiguration configuration)
-    {
-        var section = configuration.GetSection("Authentication:Session");
-        var settings = new SessionSettings(
-            section.GetValue("IdleTimeout", TimeSpan.FromHours(8)),
-            section.GetValue("AbsoluteLifetime", TimeSpan.FromHours(12)),
-            section.GetValue("RevalidationInterval", TimeSpan.FromMinutes(1)));
-        if (settings.IdleTimeout <= TimeSpan.Zero || settings.AbsoluteLifetime <= TimeSpan.Zero || settings.RevalidationInterval <= TimeSpan.Zero)
-            throw new Data.ConfigurationProblem("Authentication:Session:IdleTimeout, AbsoluteLifetime and RevalidationInterval must be positive times, e.g. 08:00:00.");
-        return settings;
-    }
-}

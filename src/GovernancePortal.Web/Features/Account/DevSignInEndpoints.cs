@@ -4,12 +4,13 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using GovernancePortal.Web.Infrastructure;
 
 namespace GovernancePortal.Web.Features.Account;
 
 /// <summary>
 /// Developer sign-in as one of the demo users (docs/sign-in.md). Mapped only when
-/// <see cref="AuthenticationSetup.DevSignInEnabled"/> says so; anywhere else the path does not exist.
+/// <see cref="DevSignInOptions.Enabled"/> says so; anywhere else the path does not exist.
 /// </summary>
 public static class DevSignInEndpoints
 {
@@ -17,7 +18,7 @@ public static class DevSignInEndpoints
 
     public static void MapDevSignIn(this WebApplication app)
     {
-        if (!AuthenticationSetup.DevSignInEnabled(app.Environment, app.Configuration))
+        if (!app.PortalOptions().Authentication.DevSignIn.Enabled)
             return;
         app.Logger.LogWarning("Developer sign-in is ON at {Path}: anyone who can reach the portal can sign in as any demo user.", Path);
 

@@ -2,13 +2,14 @@ using System.Globalization;
 using System.Threading.RateLimiting;
 using GovernancePortal.Collection;
 using GovernancePortal.Data;
+using GovernancePortal.Web.Infrastructure;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Mvc;
 
 namespace GovernancePortal.Web.Features.Collection;
 
 /// <summary>
-/// <c>POST /api/v1/collect</c> and <c>GET /api/v1/collect/status</c> (DESIGN §5.3). Accepted means
+/// <c>POST /api/v1/collect</c> and <c>GET /api/v1/collect/status</c> (docs/collection-api.md). Accepted means
 /// committed: the answer is sent after the records' transaction commits.
 /// </summary>
 public static class CollectionEndpoints
@@ -18,7 +19,8 @@ public static class CollectionEndpoints
 
     public static WebApplicationBuilder AddCollectionApi(this WebApplicationBuilder builder)
     {
-        builder.Services.AddSingleton(_ => FailedTokenLimiter.From(builder.Configuration.GetSection("Collection:FailedTokenLimit")));
+        var options = builder.PortalOptions().Collection;
+        builder.Services.AddSingleton(_ => new FailedTokenLimiter(options.FailedTokenLimit.PerMinute, options.FailedTokenLimit.Burst));
         builder.Services.AddAuthentication()
             .AddScheme<AuthenticationSchemeOptions, CollectorAuthentication>(CollectorAuthentication.SchemeName, null);
         builder.Services.AddAuthorizationBuilder()
@@ -26,9 +28,7 @@ public static class CollectionEndpoints
                 .AddAuthenticationSchemes(CollectorAuthentication.SchemeName)
                 .RequireClaim(CollectorAuthentication.CollectorIdClaim));
 
-        var limits = builder.Configuration.GetSection("Collection:RateLimit");
-        var perSecond = limits.GetValue("RequestsPerSecond", 20);
-        var burst = limits.GetValue("Burst", 40);
+        var (perSecond, burst) = options.RateLimit;
         builder.Services.AddRateLimiter(options =>
         {
             options.AddPolicy(RateLimitPolicy, context => RateLimitPartition.GetTokenBucketLimiter(
@@ -53,7 +53,7 @@ public static class CollectionEndpoints
 
     public static void MapCollectionApi(this WebApplication app)
     {
-        var readTimeout = TimeSpan.FromSeconds(app.Configuration.GetValue("Collection:BodyReadTimeoutSeconds", 15));
+        var readTimeout = app.PortalOptions().Collection.BodyReadTimeout;
         var group = app.MapGroup("/api/v1/collect")
             .RequireAuthorization(CollectorAuthentication.Policy)
             .RequireRateLimiting(RateLimitPolicy)

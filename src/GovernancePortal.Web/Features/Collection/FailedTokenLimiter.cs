@@ -22,9 +22,6 @@ public sealed class FailedTokenLimiter(int perMinute, int burst) : IDisposable
 
     public int PerMinute { get; } = perMinute;
 
-    public static FailedTokenLimiter From(IConfiguration section) =>
-        new(Math.Max(1, section.GetValue("PerMinute", 10)), Math.Max(1, section.GetValue("Burst", 20)));
-
     /// <summary>
     /// How long the address must wait before presenting another token, or null when it may now. (Not a
     /// zero-count lease: the bucket refills in fractions, and such a lease succeeds on any fraction of a token.)

@@ -27,7 +27,7 @@ public static class ExportEndpoints
         {
             request = await export.FindAsync(subjectId, reference, context.RequestAborted);
         }
-        catch (NotFound)
+        catch (NotFoundProblem)
         {
             return Results.NotFound();
         }
