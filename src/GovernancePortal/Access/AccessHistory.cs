@@ -148,7 +148,7 @@ public sealed class AccessHistory(ConnectionFactory connections)
         if (Given(filter.Actor) is { } actor)
         {
             conditions += ActorContains;
-            parameters.Add("ActorPattern", "%" + EscapeLike(actor.ToLowerInvariant()) + "%");
+            parameters.Add("ActorPattern", SqlDialect.ContainsPattern(actor));
         }
         if (filter.From is { } from)
         {
@@ -167,8 +167,6 @@ public sealed class AccessHistory(ConnectionFactory connections)
 
     private static DateTimeOffset StartOf(DateOnly day) => new(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
 
-    private static string EscapeLike(string text) =>
-        text.Replace(@"\", @"\\", StringComparison.Ordinal).Replace("%", @"\%", StringComparison.Ordinal).Replace("_", @"\_", StringComparison.Ordinal);
 
     private static async Task<IReadOnlyList<string>> ListAsync(DbConnection connection, string sql, object parameters, CancellationToken cancellationToken) =>
         (await connection.QueryAsync<string>(new CommandDefinition(sql, parameters, cancellationToken: cancellationToken))).ToList();

@@ -61,7 +61,7 @@ public sealed class AuditSearch(ConnectionFactory connections, AuditLog audit)
         var where = conditions.Count == 0 ? "" : " WHERE " + string.Join(" AND ", conditions);
         var parameters = new
         {
-            ActorPattern = "%" + EscapeLike((query.Actor ?? "").Trim().ToLowerInvariant()) + "%",
+            ActorPattern = SqlDialect.ContainsPattern(query.Actor),
             Action = query.Action?.Trim(),
             Program = query.Program?.Trim(),
             Offset = offset,
@@ -90,6 +90,4 @@ public sealed class AuditSearch(ConnectionFactory connections, AuditLog audit)
         return filters.Count == 0 ? $"{shown}; no filter" : $"{shown}; {string.Join(", ", filters)}";
     }
 
-    private static string EscapeLike(string value) =>
-        value.Replace(@"\", @"\\", StringComparison.Ordinal).Replace("%", @"\%", StringComparison.Ordinal).Replace("_", @"\_", StringComparison.Ordinal);
 }

@@ -56,6 +56,14 @@ public abstract class SqlDialect
     /// <summary>Inserts sealed records in bulk inside <paramref name="transaction"/>: COPY on PostgreSQL, one reused prepared command on SQLite.</summary>
     public abstract Task InsertRecordsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<RecordRow> rows, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The pattern of a case-insensitive "contains" search, for <c>lower(column) LIKE @Pattern ESCAPE '\'</c>:
+    /// the text lower-cased and trimmed, with LIKE's own characters escaped, so a search is never a wildcard.
+    /// </summary>
+    public static string ContainsPattern(string? text) =>
+        "%" + (text ?? "").Trim().ToLowerInvariant()
+            .Replace(@"\", @"\\", StringComparison.Ordinal).Replace("%", @"\%", StringComparison.Ordinal).Replace("_", @"\_", StringComparison.Ordinal) + "%";
+
     public static SqlDialect For(DatabaseProvider provider) => provider switch
     {
         DatabaseProvider.Sqlite => Sqlite,

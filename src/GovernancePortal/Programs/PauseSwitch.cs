@@ -74,7 +74,7 @@ public sealed class PauseSwitch(ConnectionFactory connections, ProgramQueries pr
     public async Task<Pause> PauseAsync(string programKey, IReadOnlyCollection<string> categoryKeys, string reason, Actor actor, CancellationToken cancellationToken = default)
     {
         actor.Require(Roles.PrivacyOfficer, "Only privacy officers pause and resume programs.");
-        var text = RequireText(reason, "reason", "Say why the program is paused; the reason is shown to everyone who looks at it.");
+        var text = RuleViolation.RequireText(reason, "reason", "Say why the program is paused; the reason is shown to everyone who looks at it.", MaxTextLength);
 
         await using var scope = await connections.BeginWriteAsync(cancellationToken);
         var program = await programs.RequireAsync(scope, programKey, RowLock.Update);
@@ -123,7 +123,7 @@ public sealed class PauseSwitch(ConnectionFactory connections, ProgramQueries pr
     public async Task ResumeAsync(string programKey, long pauseId, string resolution, Actor actor, CancellationToken cancellationToken = default)
     {
         actor.Require(Roles.PrivacyOfficer, "Only privacy officers pause and resume programs.");
-        var text = RequireText(resolution, "resolution", "Write the resolution: what was found and why collection may go on.");
+        var text = RuleViolation.RequireText(resolution, "resolution", "Write the resolution: what was found and why collection may go on.", MaxTextLength);
 
         await using var scope = await connections.BeginWriteAsync(cancellationToken);
         var program = await programs.RequireAsync(scope, programKey, RowLock.Update);
@@ -168,15 +168,6 @@ public sealed class PauseSwitch(ConnectionFactory connections, ProgramQueries pr
         return pauses.Select(p => p with { CategoryKeys = categories[p.Id].Order(StringComparer.Ordinal).ToList() }).ToList();
     }
 
-    private static string RequireText(string? value, string field, string message)
-    {
-        var text = (value ?? "").Trim();
-        if (text.Length == 0)
-            throw new RuleViolation(message, field);
-        if (text.Length > MaxTextLength)
-            throw new RuleViolation($"Keep it under {MaxTextLength} characters.", field);
-        return text;
-    }
 
     private sealed record PauseCategoryRow
     {

@@ -195,7 +195,7 @@ public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries pr
         var parameters = new
         {
             Kind = filter.Kind?.Trim(),
-            Pattern = "%" + EscapeLike((filter.Search ?? "").Trim().ToLowerInvariant()) + "%",
+            Pattern = SqlDialect.ContainsPattern(filter.Search),
             Offset = offset,
             Limit = limit,
         };
@@ -255,7 +255,7 @@ public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries pr
     public async Task ExtendAsync(string reference, DateTimeOffset newDueAt, string reason, Actor actor, CancellationToken cancellationToken = default)
     {
         actor.Require(Roles.PrivacyOfficer, "Only privacy officers decide on requests.");
-        var text = RequireText(reason, "reason", "Give the reason for the extension; the employee sees it.");
+        var text = RuleViolation.RequireText(reason, "reason", "Give the reason for the extension; the employee sees it.", MaxReasonLength);
         await DecideAsync(reference, actor, async (scope, request) =>
         {
             if (!request.IsOpen)
@@ -279,7 +279,7 @@ public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries pr
     public async Task DecideObjectionAsync(string reference, bool uphold, string reason, Actor actor, CancellationToken cancellationToken = default)
     {
         actor.Require(Roles.PrivacyOfficer, "Only privacy officers decide on requests.");
-        var text = RequireText(reason, "reason", "Give the reason for the decision; the employee sees it.");
+        var text = RuleViolation.RequireText(reason, "reason", "Give the reason for the decision; the employee sees it.", MaxReasonLength);
         await DecideAsync(reference, actor, async (scope, request) =>
         {
             if (request.Kind != RequestKind.Objection)
@@ -380,8 +380,6 @@ public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries pr
         return $"{shown}; {scope} requests{kind}{search}";
     }
 
-    private static string EscapeLike(string value) =>
-        value.Replace(@"\", @"\\", StringComparison.Ordinal).Replace("%", @"\%", StringComparison.Ordinal).Replace("_", @"\_", StringComparison.Ordinal);
 
     private static string NewReference(string kind)
     {
@@ -390,13 +388,4 @@ public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries pr
         return prefix + "-" + RandomNumberGenerator.GetString(alphabet, 4) + "-" + RandomNumberGenerator.GetString(alphabet, 4);
     }
 
-    private static string RequireText(string? value, string field, string message)
-    {
-        var text = (value ?? "").Trim();
-        if (text.Length == 0)
-            throw new RuleViolation(message, field);
-        if (text.Length > MaxReasonLength)
-            throw new RuleViolation($"Keep it under {MaxReasonLength} characters.", field);
-        return text;
-    }
 }
