@@ -54,12 +54,12 @@ public sealed class CollectionService(
     public async Task<CollectResult?> PreviousAnswerAsync(CollectorIdentity collector, string idempotencyKey, byte[]? bodySha256, CancellationToken cancellationToken = default)
     {
         await using var connection = await connections.OpenAsync(cancellationToken);
-        var stored = await connection.QuerySingleOrDefaultAsync<StoredAnswerRow>(StoredAnswer, new
+        var stored = await connection.QuerySingleOrDefaultAsync<StoredAnswerRow>(new CommandDefinition(StoredAnswer, new
         {
             collector.CollectorId,
             Key = idempotencyKey,
             Since = time.GetUtcNow() - IdempotencyWindow,
-        });
+        }, cancellationToken: cancellationToken));
         if (stored is null)
             return null;
         if (stored.BodySha256 is not null && bodySha256 is not null && !stored.BodySha256.AsSpan().SequenceEqual(bodySha256))

@@ -88,7 +88,7 @@ public sealed class CollectorRegistry(ConnectionFactory connections, ProgramQuer
     public async Task<IReadOnlyList<Collector>> ListAsync(string programKey, CancellationToken cancellationToken = default)
     {
         await using var connection = await connections.OpenAsync(cancellationToken);
-        return (await connection.QueryAsync<Collector>(ForProgram, new { Key = programKey })).ToList();
+        return (await connection.QueryAsync<Collector>(new CommandDefinition(ForProgram, new { Key = programKey }, cancellationToken: cancellationToken))).ToList();
     }
 
     /// <summary>
@@ -118,7 +118,7 @@ public sealed class CollectorRegistry(ConnectionFactory connections, ProgramQuer
         if (!CollectorTokens.LooksValid(token))
             return null;
         await using var connection = await connections.OpenAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<TokenRow>(ByTokenHash, new { Hash = CollectorTokens.Hash(token!) });
+        var row = await connection.QuerySingleOrDefaultAsync<TokenRow>(new CommandDefinition(ByTokenHash, new { Hash = CollectorTokens.Hash(token!) }, cancellationToken: cancellationToken));
         return row is not null && CollectorTokens.Matches(row.TokenHash, token!)
             ? new CollectorIdentity(row.CollectorId, row.ProgramId, row.ProgramKey)
             : null;

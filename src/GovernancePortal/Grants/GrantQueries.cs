@@ -45,6 +45,6 @@ public sealed class GrantQueries(ConnectionFactory connections)
     public async Task<IReadOnlyList<GrantSummary>> ForUserAsync(string email, CancellationToken cancellationToken = default)
     {
         await using var connection = await connections.OpenAsync(cancellationToken);
-        return (await connection.QueryAsync<GrantSummary>(ForUser, new { Email = Subjects.SubjectDirectory.NormalizeEmail(email) })).ToList();
+        return (await connection.QueryAsync<GrantSummary>(new CommandDefinition(ForUser, new { Email = Subjects.SubjectDirectory.NormalizeEmail(email) }, cancellationToken: cancellationToken))).ToList();
     }
 }

@@ -157,16 +157,16 @@ public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries pr
     public async Task<IReadOnlyList<DataRequest>> ForSubjectAsync(long subjectId, CancellationToken cancellationToken = default)
     {
         await using var connection = await connections.OpenAsync(cancellationToken);
-        return (await connection.QueryAsync<DataRequest>($"SELECT {Columns} WHERE r.subject_id = @SubjectId ORDER BY r.received_at DESC, r.id DESC",
-            new { SubjectId = subjectId })).ToList();
+        return (await connection.QueryAsync<DataRequest>(new CommandDefinition($"SELECT {Columns} WHERE r.subject_id = @SubjectId ORDER BY r.received_at DESC, r.id DESC",
+            new { SubjectId = subjectId }, cancellationToken: cancellationToken))).ToList();
     }
 
     /// <summary>One of the subject's own requests; another person's reference is simply not found.</summary>
     public async Task<DataRequest> GetForSubjectAsync(long subjectId, string reference, CancellationToken cancellationToken = default)
     {
         await using var connection = await connections.OpenAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<DataRequest>($"SELECT {Columns} WHERE r.reference = @Reference AND r.subject_id = @SubjectId",
-                   new { Reference = reference, SubjectId = subjectId })
+        return await connection.QuerySingleOrDefaultAsync<DataRequest>(new CommandDefinition($"SELECT {Columns} WHERE r.reference = @Reference AND r.subject_id = @SubjectId",
+                   new { Reference = reference, SubjectId = subjectId }, cancellationToken: cancellationToken))
                ?? throw new NotFoundProblem("There is no such request among yours.");
     }
 

@@ -101,7 +101,7 @@ public sealed class SubjectExport(ConnectionFactory connections, ProgramQueries 
         files.Add(await WriteJsonAsync(zip, "records.json", async writer =>
         {
             var liveKeys = await keys.GetManyAsync(connection,
-                await connection.QueryAsync<long>("SELECT id FROM data_keys WHERE subject_id = @SubjectId", new { SubjectId = subjectId }));
+                await connection.QueryAsync<long>(new CommandDefinition("SELECT id FROM data_keys WHERE subject_id = @SubjectId", new { SubjectId = subjectId }, cancellationToken: cancellationToken)));
             long count = 0;
             await foreach (var record in connection.QueryUnbufferedAsync<SealedRecord>(RecordsOfSubject, new { SubjectId = subjectId }).WithCancellation(cancellationToken))
             {

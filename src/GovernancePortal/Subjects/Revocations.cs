@@ -162,8 +162,8 @@ public sealed class Revocations(ConnectionFactory connections, ProgramQueries pr
     public async Task<IReadOnlyList<Revocation>> ActiveForSubjectAsync(long subjectId, CancellationToken cancellationToken = default)
     {
         await using var connection = await connections.OpenAsync(cancellationToken);
-        return (await connection.QueryAsync<Revocation>($"SELECT {Columns} FROM revocations WHERE subject_id = @SubjectId AND withdrawn_at IS NULL",
-            new { SubjectId = subjectId })).ToList();
+        return (await connection.QueryAsync<Revocation>(new CommandDefinition($"SELECT {Columns} FROM revocations WHERE subject_id = @SubjectId AND withdrawn_at IS NULL",
+            new { SubjectId = subjectId }, cancellationToken: cancellationToken))).ToList();
     }
 }
 
