@@ -195,6 +195,9 @@ public sealed partial class AccessibilityTests(RunningPortal portal)
 
     private static async Task RecordAsync(IPage page, Where where, ConcurrentBag<Finding> findings)
     {
+        // Even with motion reduced, a colour change is a transition that ends at the next frame; until then the
+        // computed colours are the old theme's.
+        await page.EvaluateAsync("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))");
         foreach (var violation in await Axe.CheckAsync(page))
             findings.Add(new Finding(where, violation));
         // WCAG 1.4.10 (reflow): content fits the width without scrolling sideways.
@@ -226,7 +229,7 @@ public sealed partial class AccessibilityTests(RunningPortal portal)
                 var (where, violation) = (finding.Where, finding.Violation);
                 text.AppendLine($"{violation.Id} on {where.Page} as {where.Role}, {where.Theme} theme, {where.Width}: {violation.Help}");
                 foreach (var node in violation.Nodes)
-                    text.AppendLine($"    {node.Selector}  {Shorten(node.Html)}  {Shorten(node.FailureSummary)}");
+                    text.AppendLine($"    {node.Selector}  {Shorten(node.Html)}  {Shorten(node.FailureSummary.Replace("Fix any of the following:", "").Replace("Fix all of the following:", ""), 320)}");
             }
         }
         if (problems.Count > 0)
@@ -238,10 +241,10 @@ public sealed partial class AccessibilityTests(RunningPortal portal)
         return text.ToString();
     }
 
-    private static string Shorten(string text)
+    private static string Shorten(string text, int length = 200)
     {
         text = Whitespace().Replace(text, " ").Trim();
-        return text.Length <= 200 ? text : text[..200] + "…";
+        return text.Length <= length ? text : text[..length] + "…";
     }
 
     [GeneratedRegex(@"\s+")]
