@@ -42,14 +42,14 @@ public sealed partial class AccessibilityTests(RunningPortal portal)
     public static readonly IReadOnlyList<AxePage> Pages =
     [
         new("/", EveryRole),
-        new("/me", [Roles.Employee]),
+        new("/me", [Roles.Employee]) { Dialog = "Stop Keystrokes" },
         new("/me/programs/{Key}", [Roles.Employee], "/me/programs/mci"),
         new("/me/access", [Roles.Employee]),
         new("/me/requests", [Roles.Employee]),
         new("/me/requests/{Reference}", [Roles.Employee], HerExportRequest),
         new("/requests", [Roles.PrivacyOfficer]),
-        new("/programs", [Roles.PrivacyOfficer]),
-        new("/programs/{Key}", [Roles.PrivacyOfficer], "/programs/mci"),
+        new("/programs", [Roles.PrivacyOfficer]) { Dialog = "Register a program" },
+        new("/programs/{Key}", [Roles.PrivacyOfficer], "/programs/mci") { Dialog = "Pause…" },
         new("/grants/mine", [Roles.DataConsumer]),
         new("/audit", [Roles.Auditor]),
         new("/admin/system", [Roles.Admin]),
@@ -144,6 +144,7 @@ public sealed partial class AccessibilityTests(RunningPortal portal)
                     var live = entry.IsRazorRoute && interactive[entry.Pattern];
                     await OpenAsync(page, url, live, viewport);
                     await RecordAsync(page, new Where(entry.Pattern, role, "dark", width), findings);
+                    await CheckDialogAsync(page, entry, new Where($"{entry.Pattern}, dialog {entry.Dialog}", role, "dark", width), findings);
                     if (live)
                     {
                         await page.GetByRole(AriaRole.Banner).GetByRole(AriaRole.Button, new() { Name = "Switch theme" }).ClickAsync();
@@ -155,6 +156,7 @@ public sealed partial class AccessibilityTests(RunningPortal portal)
                         await page.EmulateMediaAsync(new() { ColorScheme = ColorScheme.Light });
                     }
                     await RecordAsync(page, new Where(entry.Pattern, role, "light", width), findings);
+                    await CheckDialogAsync(page, entry, new Where($"{entry.Pattern}, dialog {entry.Dialog}", role, "light", width), findings);
                     await page.EmulateMediaAsync(new() { ColorScheme = ColorScheme.Dark });
                 }
             }
@@ -182,6 +184,19 @@ public sealed partial class AccessibilityTests(RunningPortal portal)
         await page.EvaluateAsync("() => document.querySelectorAll('main details').forEach(details => details.open = true)");
     }
 
+    /// <summary>Opens the page's dialog, if its entry names one, checks the page with it open and closes it with Escape, unchanged.</summary>
+    private static async Task CheckDialogAsync(IPage page, AxePage entry, Where where, ConcurrentBag<Finding> findings)
+    {
+        if (entry.Dialog is null)
+            return;
+        await page.GetByRole(AriaRole.Main).GetByRole(AriaRole.Button, new() { Name = entry.Dialog, Exact = true }).ClickAsync();
+        var dialog = page.GetByRole(AriaRole.Dialog);
+        await Expect(dialog).ToBeVisibleAsync();
+        await RecordAsync(page, where, findings);
+        await page.Keyboard.PressAsync("Escape");
+        await Expect(dialog).ToHaveCountAsync(0);
+    }
+
     /// <summary>Files Alice's copy request from My requests (checking the open dialog on the way) and returns its page's address.</summary>
     private static async Task<string> FileACopyRequestAsync(IPage page, string role, string width, ConcurrentBag<Finding> findings)
     {
@@ -197,9 +212,17 @@ public sealed partial class AccessibilityTests(RunningPortal portal)
 
     private static async Task RecordAsync(IPage page, Where where, ConcurrentBag<Finding> findings)
     {
-        // Even with motion reduced, a colour change is a transition that ends at the next frame; until then the
-        // computed colours are the old theme's.
-        await page.EvaluateAsync("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))");
+        // Even with motion reduced, a change of theme starts colour transitions (of 0.01 ms), and until they have run
+        // the computed colours are the old theme's: wait for the frames that end them.
+        await page.EvaluateAsync("""
+            async () => {
+                for (let frame = 0; frame < 120; frame++) {
+                    await new Promise(done => requestAnimationFrame(done));
+                    if (frame > 0 && !document.getAnimations().some(animation => animation instanceof CSSTransition))
+                        return;
+                }
+            }
+            """);
         foreach (var violation in await Axe.CheckAsync(page))
             findings.Add(new Finding(where, violation));
         foreach (var (rule, problem) in await StructureProblemsAsync(page))
@@ -291,6 +314,9 @@ public sealed partial class AccessibilityTests(RunningPortal portal)
 public sealed record AxePage(string Pattern, IReadOnlyList<string> Roles, string? Sample = null)
 {
     public string SampleUrl => Sample ?? Pattern;
+
+    /// <summary>The name of a button on the page that opens a dialog, to check the page with it open too; nothing is confirmed.</summary>
+    public string? Dialog { get; init; }
 
     /// <summary>False for a page that is not a Razor component route (so the route table does not list it).</summary>
     public bool IsRazorRoute { get; init; } = true;

@@ -57,9 +57,10 @@ public static class PortalTheme
             TertiaryLighten = "#97dcb9",
             TertiaryContrastText = DarkInk,
             AppbarBackground = "#14202b",
-            Error = "#ff8a80",
-            ErrorDarken = "#ff8a80",
-            ErrorLighten = "#ffaba4",
+            // Light enough for 4.5:1 on a hovered button's tinted background too.
+            Error = "#ffa39b",
+            ErrorDarken = "#ffa39b",
+            ErrorLighten = "#ffc2bd",
             ErrorContrastText = DarkInk,
             Warning = "#ffb74d",
             WarningDarken = "#ffb74d",
