@@ -60,10 +60,22 @@ public sealed class KeyboardTests(RunningPortal portal)
             await page.Keyboard.PressAsync("Enter");
             // The outcome is announced: it is a status message, not only new text in the dialog.
             await Expect(dialog.GetByRole(AriaRole.Status)).ToContainTextAsync("Nothing more is collected");
-            await TabToAsync(page, dialog.GetByRole(AriaRole.Button, new() { Name = "Close" }));
+            // The confirming button is gone; focus is on Close, still inside the dialog.
+            await Expect(dialog.GetByRole(AriaRole.Button, new() { Name = "Close" })).ToBeFocusedAsync();
             await page.Keyboard.PressAsync("Enter");
             await Expect(dialog).ToHaveCountAsync(0);
             await Expect(card.Locator("tr").Filter(new() { HasText = "Performance data" })).ToContainTextAsync("stopped by you");
+
+            // And back in, from the same row.
+            var rejoin = card.GetByRole(AriaRole.Button, new() { Name = "Re-join Performance data" });
+            await TabToAsync(page, rejoin);
+            await page.Keyboard.PressAsync("Enter");
+            await TabToAsync(page, dialog.GetByRole(AriaRole.Button, new() { Name = "Re-join", Exact = true }));
+            await page.Keyboard.PressAsync("Enter");
+            await Expect(dialog.GetByRole(AriaRole.Status)).ToContainTextAsync("collected again");
+            await page.Keyboard.PressAsync("Escape");
+            await Expect(dialog).ToHaveCountAsync(0);
+            await Expect(card.Locator("tr").Filter(new() { HasText = "Performance data" })).Not.ToContainTextAsync("stopped by you");
 
             // Ask for a copy, then download it from the request's page.
             await TabToAsync(page, page.GetByRole(AriaRole.Button, new() { Name = "Ask for a copy of all my data" }));
@@ -123,6 +135,35 @@ public sealed class KeyboardTests(RunningPortal portal)
             await Expect(page.GetByRole(AriaRole.Main)).ToContainTextAsync("The whole program is paused");
             // The snackbar that says so is a live region (MudBlazor renders it role="alert", aria-live="polite").
             await Expect(page.GetByRole(AriaRole.Alert).Filter(new() { HasText = "Paused." })).ToHaveCountAsync(1);
+        });
+
+    [Fact]
+    public Task Alice_WithTheKeyboardOnly_FiltersHerRecordsByCategory_AndPagesThroughThem() =>
+        portal.RunAsync(new BrowserNewContextOptions(), async page =>
+        {
+            await SignInWithTheKeyboardAsync(page, "Alice Martin");
+            await page.GotoAsync("/me/programs/mci");
+            await page.WaitForLiveCircuitAsync();
+            var records = page.Locator("section[aria-labelledby=records-heading] tbody tr");
+            await Expect(records).ToHaveCountAsync(25);
+            var firstRow = await records.First.InnerTextAsync();
+
+            // The pager: the next page of records.
+            await TabToAsync(page, page.GetByRole(AriaRole.Button, new() { Name = "Next page" }));
+            await page.Keyboard.PressAsync("Enter");
+            await Expect(records.First).Not.ToHaveTextAsync(firstRow);
+
+            // The category filter: open it, go down from "All categories" to Keystrokes, choose it.
+            var filter = page.GetByRole(AriaRole.Combobox, new() { Name = "Category" });
+            await TabToAsync(page, filter);
+            await page.Keyboard.PressAsync("ArrowDown");
+            var keystrokes = page.GetByRole(AriaRole.Option, new() { NameRegex = new Regex("^Keystrokes") });
+            await Expect(keystrokes).ToBeVisibleAsync();
+            await page.Keyboard.PressAsync("ArrowDown");
+            await Expect(filter).ToHaveAttributeAsync("aria-activedescendant", await keystrokes.GetAttributeAsync("id") ?? "(no id)");
+            await page.Keyboard.PressAsync("Enter");
+            await Expect(page).ToHaveURLAsync(new Regex("[?&]category=keystrokes"));
+            await Expect(records.First).ToContainTextAsync("Keystrokes");
         });
 
     /// <summary>Signs in on the developer sign-in page by tabbing to the person's button and pressing Enter.</summary>
