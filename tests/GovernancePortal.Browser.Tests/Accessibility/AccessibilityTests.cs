@@ -230,9 +230,9 @@ public sealed partial class AccessibilityTests(RunningPortal portal)
     }
 
     /// <summary>
-    /// What axe does not check (issue 14, "Structure" and "Zoom"): exactly one h1; a title that names the page before
-    /// the portal's name; the banner and navigation landmarks on the pages with the menu; and no sideways
-    /// scrolling (WCAG 1.4.10, reflow).
+    /// What axe does not check (issue 14, "Structure", "Forms" and "Zoom"): exactly one h1; a title that names the
+    /// page before the portal's name; the banner and navigation landmarks on the pages with the menu; a visible
+    /// label for every field (axe accepts an invisible name); and no sideways scrolling (WCAG 1.4.10, reflow).
     /// </summary>
     private static async Task<IReadOnlyList<(string Rule, string Problem)>> StructureProblemsAsync(IPage page)
     {
@@ -244,6 +244,14 @@ public sealed partial class AccessibilityTests(RunningPortal portal)
                 banners: document.querySelectorAll('header.mud-appbar').length,
                 navigations: document.querySelectorAll('nav[aria-label]').length,
                 sideways: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+                withoutVisibleLabel: [...document.querySelectorAll('input:not([type=hidden]), select, textarea, [role=combobox]')]
+                    .filter(field => field.checkVisibility())
+                    .filter(field => ![...(field.labels ?? []), ...(field.id ? document.querySelectorAll(`label[for="${CSS.escape(field.id)}"]`) : []),
+                                       ...(field.getAttribute('aria-labelledby') ?? '').split(' ').filter(id => id).map(id => document.getElementById(id)).filter(label => label),
+                                       // A MudBlazor field's label is for its inner input; it is the label shown in the field's own control.
+                                       ...(field.closest('.mud-input-control')?.querySelectorAll('label.mud-input-label') ?? [])]
+                        .some(label => label.checkVisibility() && label.textContent.trim() !== ''))
+                    .map(field => field.outerHTML.slice(0, 160)),
             })
             """);
         var facts = System.Text.Json.JsonSerializer.Deserialize<PageFacts>(json, new System.Text.Json.JsonSerializerOptions { PropertyNameCaseInsensitive = true })!;
@@ -254,12 +262,14 @@ public sealed partial class AccessibilityTests(RunningPortal portal)
             problems.Add(("page-title", $"The title \"{facts.Title}\" does not name the page before \" · Governance Portal\""));
         if (facts.Menu && (facts.Banners != 1 || facts.Navigations < 1))
             problems.Add(("banner-and-navigation", $"The page has {facts.Banners} banner(s) and {facts.Navigations} named navigation landmark(s)"));
+        foreach (var field in facts.WithoutVisibleLabel)
+            problems.Add(("visible-label", $"A field has no visible label: {field}"));
         if (facts.Sideways > 0)
             problems.Add(("reflow", $"The page scrolls sideways by {facts.Sideways} px (WCAG 1.4.10)"));
         return problems;
     }
 
-    private sealed record PageFacts(int HeadingOnes, string Title, bool Menu, int Banners, int Navigations, int Sideways);
+    private sealed record PageFacts(int HeadingOnes, string Title, bool Menu, int Banners, int Navigations, int Sideways, IReadOnlyList<string> WithoutVisibleLabel);
 
     /// <summary>The page routes of the portal's own Razor components, each with whether it runs on a circuit.</summary>
     private static IReadOnlyDictionary<string, bool> PageRoutes() =>
