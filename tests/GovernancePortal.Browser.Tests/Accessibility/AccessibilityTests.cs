@@ -212,9 +212,19 @@ public sealed partial class AccessibilityTests(RunningPortal portal)
 
     private static async Task RecordAsync(IPage page, Where where, ConcurrentBag<Finding> findings)
     {
-        // Even with motion reduced, a change of theme starts colour transitions (of 0.01 ms), and until they have run
-        // the computed colours are the old theme's: wait for the frames that end them.
-        await page.EvaluateAsync("""
+        await WaitForTransitionsAsync(page);
+        foreach (var violation in await Axe.CheckAsync(page))
+            findings.Add(new Finding(where, violation));
+        foreach (var (rule, problem) in await StructureProblemsAsync(page))
+            findings.Add(new Finding(where, new AxeViolation(rule, "serious", problem, [], [])));
+    }
+
+    /// <summary>
+    /// Even with motion reduced, a change of theme starts colour transitions (of 0.01 ms), and until they have run the
+    /// computed colours are the old theme's: waits for the frames that end them.
+    /// </summary>
+    internal static Task WaitForTransitionsAsync(IPage page) =>
+        page.EvaluateAsync("""
             async () => {
                 for (let frame = 0; frame < 120; frame++) {
                     await new Promise(done => requestAnimationFrame(done));
@@ -223,11 +233,6 @@ public sealed partial class AccessibilityTests(RunningPortal portal)
                 }
             }
             """);
-        foreach (var violation in await Axe.CheckAsync(page))
-            findings.Add(new Finding(where, violation));
-        foreach (var (rule, problem) in await StructureProblemsAsync(page))
-            findings.Add(new Finding(where, new AxeViolation(rule, "serious", problem, [], [])));
-    }
 
     /// <summary>
     /// What axe does not check (issue 14, "Structure", "Forms" and "Zoom"): exactly one h1; a title that names the

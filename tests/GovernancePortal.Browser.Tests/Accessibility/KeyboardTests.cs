@@ -73,6 +73,7 @@ public sealed class KeyboardTests(RunningPortal portal)
             await TabToAsync(page, dialog.GetByRole(AriaRole.Button, new() { Name = "Re-join", Exact = true }));
             await page.Keyboard.PressAsync("Enter");
             await Expect(dialog.GetByRole(AriaRole.Status)).ToContainTextAsync("collected again");
+            await Expect(dialog.GetByRole(AriaRole.Button, new() { Name = "Close" })).ToBeFocusedAsync();
             await page.Keyboard.PressAsync("Escape");
             await Expect(dialog).ToHaveCountAsync(0);
             await Expect(card.Locator("tr").Filter(new() { HasText = "Performance data" })).Not.ToContainTextAsync("stopped by you");
