@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using AngleSharp.Html.Parser;
 using Dapper;
@@ -77,6 +78,39 @@ public sealed class MyProgramPageTests(PortalFactory portal) : IClassFixture<Por
         var (path, returnUrl) = response.RedirectTarget("returnUrl");
         Assert.Contains(path, new[] { "/account/dev-sign-in", "/authentication/login" });
         Assert.Equal("/me/programs/mci", returnUrl);
+    }
+
+    [Fact]
+    public async Task MyProgram_RecordsPerDayChart_IsNamedBySummary_AndItsFiguresAreATableOfTheSameCounts()
+    {
+        using var alice = await portal.SignedInAsAsync("alice@example.com");
+
+        var document = await alice.GetDocumentAsync("/me/programs/mci");
+
+        var chart = document.QuerySelector("[role=img][aria-label^='Records per day']");
+        Assert.NotNull(chart);
+        var table = document.QuerySelector("[data-testid=per-day-table] table");
+        Assert.NotNull(table);
+        var categories = table.QuerySelectorAll("thead th").Select(th => th.TextContent.Trim()).ToList();
+        Assert.Equal("Day (UTC)", categories[0]);
+        Assert.Equal("All categories", categories[^1]);
+        categories = categories[1..^1];
+        var rows = table.QuerySelectorAll("tbody tr").Select(row => (
+            Day: DateOnly.ParseExact(row.QuerySelector("th[scope=row] time")!.GetAttribute("datetime")!, "yyyy-MM-dd", CultureInfo.InvariantCulture),
+            Counts: row.QuerySelectorAll("td").Select(cell => long.Parse(cell.TextContent, NumberStyles.AllowThousands, CultureInfo.InvariantCulture)).ToList())).ToList();
+        Assert.Equal(30, rows.Count);
+
+        var from = new DateTimeOffset(rows[0].Day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        var expected = await portal.Database.Get<MyRecords>().PerDayAsync(await SubjectIdAsync("alice@example.com"), "mci", from, from.AddDays(rows.Count), Cancellation);
+        Assert.NotEmpty(expected);
+        Assert.Equal(expected.Select(count => count.Category.Name).Distinct().Order(), categories.Order());
+        for (var column = 0; column < categories.Count; column++)
+        {
+            var total = expected.Where(count => count.Category.Name == categories[column]).Sum(count => count.Count);
+            Assert.Equal(total, rows.Sum(row => row.Counts[column]));
+            Assert.Contains($"{categories[column]}: {total.ToString("N0", CultureInfo.InvariantCulture)}", chart.GetAttribute("aria-label"));
+        }
+        Assert.All(rows, row => Assert.Equal(row.Counts[..^1].Sum(), row.Counts[^1]));
     }
 
     private async Task<IReadOnlyList<string>> NewestPreviewsAsync(string email)
