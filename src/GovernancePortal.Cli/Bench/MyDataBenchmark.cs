@@ -60,7 +60,7 @@ internal static class MyDataBenchmark
         await MeasureAsync($"page at offset {mine / 2:N0}", () => views.PageAsync(me, ProgramKey, null, null, null, mine / 2, PageSize));
         await MeasureAsync("the detail page's whole first render", async () =>
         {
-            MyProgram.From(await summary.ForProgramAsync(me, ProgramKey));
+            await views.ProgramAsync(me, ProgramKey);
             await views.PerDayAsync(me, ProgramKey, chartFrom, chartTo);
             return await views.PageAsync(me, ProgramKey, null, null, null, 0, PageSize);
         });

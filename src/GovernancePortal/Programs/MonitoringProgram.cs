@@ -5,6 +5,15 @@ public static class LegalBasis
     public const string Consent = "consent";
     public const string LegitimateInterest = "legitimate_interest";
     public const string LegalObligation = "legal_obligation";
+
+    /// <summary>The legal basis as the employee's pages say it: "Legal basis: your consent".</summary>
+    public static string InPlainWords(string basis) => basis switch
+    {
+        Consent => "your consent",
+        LegitimateInterest => "the company's legitimate interest",
+        LegalObligation => "a legal obligation",
+        _ => basis.Replace('_', ' '),
+    };
 }
 
 public static class ProgramState

@@ -9,6 +9,12 @@ public sealed record CategoryHoldings(DataCategory Category, long RecordCount, D
 {
     /// <summary>When the retention sweep deletes the oldest record, if there is one.</summary>
     public DateTimeOffset? OldestDeletedAt => FirstCapturedAt?.AddDays(Category.RetentionDays);
+
+    /// <summary>
+    /// Whether the person's pages show this category: one that holds records about them, that they stopped,
+    /// or that still collects. A retired category with nothing of theirs is not news to them.
+    /// </summary>
+    public bool IsShown => RecordCount > 0 || RevokedByMe || Category.RetiredAt is null;
 }
 
 /// <summary>A program that collects about a subject, with what each of its categories holds.</summary>
@@ -17,6 +23,11 @@ public sealed record ProgramHoldings(MonitoringProgram Program, IReadOnlyList<Ca
     public IReadOnlyList<string> Holds => LegalHolds ?? [];
 
     public long RecordCount => Categories.Sum(c => c.RecordCount);
+
+    public DateTimeOffset? LastCapturedAt => Categories.Max(c => c.LastCapturedAt);
+
+    /// <summary>The categories the person's pages list (<see cref="CategoryHoldings.IsShown"/>).</summary>
+    public IReadOnlyList<CategoryHoldings> ShownCategories => Categories.Where(c => c.IsShown).ToList();
 }
 
 /// <summary>The subject's own view of what is held about them. The subject id always comes from the sign-in, never the client.</summary>

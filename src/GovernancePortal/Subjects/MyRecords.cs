@@ -30,23 +30,6 @@ public sealed record MyRecord(long Id, DataCategory Category, DateTimeOffset Cap
 
 public sealed record MyRecordsPage(IReadOnlyList<MyRecord> Records, long Total);
 
-/// <summary>How many of the subject's records one category of the program holds, and their time span.</summary>
-public sealed record MyCategoryCount(DataCategory Category, long RecordCount, DateTimeOffset? FirstCapturedAt, DateTimeOffset? LastCapturedAt);
-
-/// <summary>A program as its detail page shows it to the subject: the register's entry and the subject's counts.</summary>
-public sealed record MyProgram(MonitoringProgram Program, IReadOnlyList<MyCategoryCount> Categories)
-{
-    public long RecordCount => Categories.Sum(c => c.RecordCount);
-
-    public DateTimeOffset? LastCapturedAt => Categories.Max(c => c.LastCapturedAt);
-
-    /// <summary>The person's holdings in one program as the detail page shows them; null when it holds no record about them.</summary>
-    public static MyProgram? From(ProgramHoldings? holding) =>
-        holding is { RecordCount: > 0 }
-            ? new MyProgram(holding.Program, holding.Categories.Select(c => new MyCategoryCount(c.Category, c.RecordCount, c.FirstCapturedAt, c.LastCapturedAt)).ToList())
-            : null;
-}
-
 /// <summary>
 /// A subject's own records in one program, for their detail page. The subject id always comes from the
 /// sign-in, never the client; a program key names a program in the public register, and every query is
@@ -63,11 +46,12 @@ public sealed class MyRecords(ConnectionFactory connections, ProgramQueries prog
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>
-    /// The program with what each of its categories holds about the subject; null when it holds nothing (or there
-    /// is no such program). The counts are <see cref="MyDataSummary.ForProgramAsync"/>'s: one query path for both pages.
+    /// The program with what each of its categories holds about the subject; null when it holds no record about
+    /// them (or there is no such program). The counts are <see cref="MyDataSummary.ForProgramAsync"/>'s: one query
+    /// path and one model for both pages.
     /// </summary>
-    public async Task<MyProgram?> ProgramAsync(long subjectId, string programKey, CancellationToken cancellationToken = default) =>
-        MyProgram.From(await summary.ForProgramAsync(subjectId, programKey, cancellationToken));
+    public async Task<ProgramHoldings?> ProgramAsync(long subjectId, string programKey, CancellationToken cancellationToken = default) =>
+        await summary.ForProgramAsync(subjectId, programKey, cancellationToken) is { RecordCount: > 0 } holding ? holding : null;
 
     // The day bucket comes from the dialect; the statement is otherwise shared.
     private static string PerDaySql(SqlDialect dialect) => $"""
