@@ -49,7 +49,7 @@ public sealed class GpCommandTests : DatabaseTests
         var payloads = new List<string?>();
         await using var connection = await services.GetRequiredService<ConnectionFactory>().OpenAsync(Cancellation);
         foreach (var program in await services.GetRequiredService<ProgramQueries>().ListAsync(Cancellation))
-            payloads.AddRange((await services.GetRequiredService<RecordStore>().NewestForSubjectAsync(connection, alice!.Id, program.Id, 100_000)).Select(r => r.Payload));
+            payloads.AddRange((await services.NewestRecordsAsync(alice!.Id, program.Id, 100_000)).Select(r => r.Payload));
         return payloads;
     }
 

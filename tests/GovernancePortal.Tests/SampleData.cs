@@ -60,11 +60,10 @@ public static class SampleData
         NewestAsync(db.Services, subjectId, programId, limit);
 
     /// <summary>The subject's own view of its records, through <paramref name="services"/> (and so its master keys).</summary>
-    public static async Task<IReadOnlyList<OpenedRecord>> NewestAsync(IServiceProvider services, long subjectId, long programId, int limit = 1000)
-    {
-        await using var connection = await services.GetRequiredService<ConnectionFactory>().OpenAsync();
-        return await services.GetRequiredService<RecordStore>().NewestForSubjectAsync(connection, subjectId, programId, limit);
-    }
+    public static Task<IReadOnlyList<OpenedRecord>> NewestAsync(IServiceProvider services, long subjectId, long programId, int limit = 1000) =>
+        services.NewestRecordsAsync(subjectId, programId, limit);
+
+    public static Task<IReadOnlyList<Revocation>> ActiveRevocationsAsync(TestDatabase db, long subjectId) => db.Services.ActiveRevocationsAsync(subjectId);
 
     public static async Task<int> DestroyKeysAsync(TestDatabase db, long subjectId, long programId, long? categoryId)
     {

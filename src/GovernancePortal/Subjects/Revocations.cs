@@ -157,14 +157,6 @@ public sealed class Revocations(ConnectionFactory connections, ProgramQueries pr
         await LockSubjectAsync(scope, subjectId);
         await scope.ExecuteAsync(EndObjection, new { SubjectId = subjectId, RequestId = requestId, Now = StoredTime.Normalize(time.GetUtcNow()) });
     }
-
-    /// <summary>The subject's revocations still in force, for their own pages.</summary>
-    public async Task<IReadOnlyList<Revocation>> ActiveForSubjectAsync(long subjectId, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        return (await connection.QueryAsync<Revocation>(new CommandDefinition($"SELECT {Columns} FROM revocations WHERE subject_id = @SubjectId AND withdrawn_at IS NULL",
-            new { SubjectId = subjectId }, cancellationToken: cancellationToken))).ToList();
-    }
 }
 
 /// <summary>A revocation, the program it is in, and whether this call made it (false: it was in force already).</summary>

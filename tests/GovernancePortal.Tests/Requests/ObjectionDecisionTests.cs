@@ -31,7 +31,7 @@ public sealed class ObjectionDecisionTests : DatabaseTests
         await db.Get<RequestDesk>().DecideObjectionAsync(objection.FollowUp.Reference, uphold: false, "Needed to detect malware on company laptops.", Priya, Cancellation);
 
         Assert.Equal([null, null], await CollectAsync(db, program, Carol, Dan));
-        Assert.Empty(await db.Get<Revocations>().ActiveForSubjectAsync(carol, Cancellation));
+        Assert.Empty(await SampleData.ActiveRevocationsAsync(db, carol));
         var decided = await db.Get<RequestDesk>().GetForSubjectAsync(carol, objection.FollowUp.Reference, Cancellation);
         Assert.Equal(RequestStatus.Rejected, decided.Status);
     }
@@ -46,7 +46,7 @@ public sealed class ObjectionDecisionTests : DatabaseTests
         await db.Get<RequestDesk>().DecideObjectionAsync(objection.FollowUp.Reference, uphold: true, "Your objection outweighs our interest.", Priya, Cancellation);
 
         Assert.Equal([RejectReason.SubjectRevoked, null], await CollectAsync(db, program, Carol, Dan));
-        Assert.Single(await db.Get<Revocations>().ActiveForSubjectAsync(carol, Cancellation));
+        Assert.Single(await SampleData.ActiveRevocationsAsync(db, carol));
     }
 
     [Theory, MemberData(nameof(Engines))]
@@ -97,7 +97,7 @@ public sealed class ObjectionDecisionTests : DatabaseTests
 
     private static async Task<string?> CategoryOfActiveRevocationAsync(TestDatabase db, long subjectId)
     {
-        var active = Assert.Single(await db.Get<Revocations>().ActiveForSubjectAsync(subjectId, Cancellation));
+        var active = Assert.Single(await SampleData.ActiveRevocationsAsync(db, subjectId));
         var program = await db.Get<ProgramQueries>().GetAsync("endpoint-security");
         return program!.Categories.Single(c => c.Id == active.CategoryId).Key;
     }

@@ -48,7 +48,7 @@ public sealed class OwnRequestTests : DatabaseTests
 
         Assert.Contains("your own", refused.Message);
         Assert.True((await desk.GetForSubjectAsync(priya.SubjectId.Value, objection.FollowUp.Reference, Cancellation)).IsOpen);
-        Assert.Single(await db.Get<Revocations>().ActiveForSubjectAsync(priya.SubjectId.Value, Cancellation));
+        Assert.Single(await SampleData.ActiveRevocationsAsync(db, priya.SubjectId.Value));
         Assert.Equal(0, await CountEventsAsync(db, "objection.upheld"));
     }
 

@@ -61,7 +61,7 @@ public sealed class RejoinTests : DatabaseTests
 
         Assert.True(rejoined);
         Assert.Equal([null, null], await CollectAsync(db, program, (Carol, "keystrokes"), (Carol, "transcriptions")));
-        Assert.Empty(await revocations.ActiveForSubjectAsync(carol, Cancellation));
+        Assert.Empty(await SampleData.ActiveRevocationsAsync(db, carol));
         await using var connection = await db.OpenAsync();
         var (actor, programKey) = await connection.QuerySingleAsync<(string, string)>(
             "SELECT actor, program FROM audit_events WHERE action = 'subject.rejoined' AND subject_id = @carol", new { carol });
@@ -82,7 +82,7 @@ public sealed class RejoinTests : DatabaseTests
         Assert.True(await revocations.RejoinAsync(carol, "mci", null, Person(Carol, carol), Cancellation));
 
         Assert.Equal([null, null], await CollectAsync(db, program, (Carol, "keystrokes"), (Carol, "transcriptions")));
-        Assert.Empty(await revocations.ActiveForSubjectAsync(carol, Cancellation));
+        Assert.Empty(await SampleData.ActiveRevocationsAsync(db, carol));
         Assert.Equal(1, await RejoinedEventsAsync(db, carol));
     }
 
@@ -99,7 +99,7 @@ public sealed class RejoinTests : DatabaseTests
         Assert.True(await revocations.RejoinAsync(carol, "mci", "keystrokes", Person(Carol, carol), Cancellation));
 
         Assert.Equal([null, RejectReason.SubjectRevoked], await CollectAsync(db, program, (Carol, "keystrokes"), (Carol, "transcriptions")));
-        var still = Assert.Single(await revocations.ActiveForSubjectAsync(carol, Cancellation));
+        var still = Assert.Single(await SampleData.ActiveRevocationsAsync(db, carol));
         Assert.Equal(program["transcriptions"], still.CategoryId);
     }
 
@@ -142,7 +142,7 @@ public sealed class RejoinTests : DatabaseTests
 
         Assert.Contains("privacy officers", refusal.Message);
         Assert.Equal(RevocationKind.Objection, objection.Revocation.Kind);
-        Assert.Single(await revocations.ActiveForSubjectAsync(carol, Cancellation));
+        Assert.Single(await SampleData.ActiveRevocationsAsync(db, carol));
         Assert.Equal(0, await RejoinedEventsAsync(db, carol));
         _clock.Advance(TimeSpan.FromMinutes(1));
         var result = await db.Get<CollectionService>().IngestAsync(edr, await BatchAsync(Record(Carol, "process_events", Now)), null, Cancellation);
@@ -161,7 +161,7 @@ public sealed class RejoinTests : DatabaseTests
         var refusal = await Assert.ThrowsAsync<RuleViolation>(() => revocations.RejoinAsync(carol, "mci", "keystrokes", Person(Carol, carol), Cancellation));
 
         Assert.Contains("whole program", refusal.Message);
-        Assert.Single(await revocations.ActiveForSubjectAsync(carol, Cancellation));
+        Assert.Single(await SampleData.ActiveRevocationsAsync(db, carol));
         Assert.Equal([RejectReason.SubjectRevoked], await CollectAsync(db, program, (Carol, "keystrokes")));
         Assert.Equal(0, await RejoinedEventsAsync(db, carol));
     }
@@ -179,7 +179,7 @@ public sealed class RejoinTests : DatabaseTests
         await revocations.RejoinAsync(carol, "mci", null, Person(Carol, carol), Cancellation);
 
         Assert.Equal([null, RejectReason.SubjectRevoked], await CollectAsync(db, program, (Carol, "keystrokes"), (Dan, "keystrokes")));
-        Assert.Single(await revocations.ActiveForSubjectAsync(dan, Cancellation));
+        Assert.Single(await SampleData.ActiveRevocationsAsync(db, dan));
         Assert.Equal(0, await RejoinedEventsAsync(db, dan));
     }
 

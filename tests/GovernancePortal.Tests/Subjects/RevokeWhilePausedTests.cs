@@ -49,7 +49,7 @@ public sealed class RevokeWhilePausedTests : DatabaseTests
         Assert.Equal(RevocationKind.Withdrawal, outcome.Revocation.Kind);
         Assert.Null(outcome.Revocation.CategoryId);
         Assert.Equal(Now, outcome.Revocation.CreatedAt);
-        var active = Assert.Single(await db.Get<Revocations>().ActiveForSubjectAsync(carol, Cancellation));
+        var active = Assert.Single(await SampleData.ActiveRevocationsAsync(db, carol));
         Assert.Equal(outcome.Revocation.Id, active.Id);
         var erasure = await db.Get<RequestDesk>().GetForSubjectAsync(carol, outcome.FollowUp.Reference, Cancellation);
         Assert.Equal((RequestKind.Erasure, "mci", RequestStatus.Received), (erasure.Kind, erasure.ProgramKey, erasure.Status));

@@ -153,13 +153,13 @@ public sealed class MyDataPageRejoinTests : PortalComponentTest, IAsyncLifetime
         dialogs.WaitForElement(".mud-dialog");
         Assert.Contains("resumes for you from the moment you confirm", dialogs.Markup);
         Assert.Contains("pending erasure request, if any, is not cancelled", dialogs.Markup);
-        Assert.Single(await revocations.ActiveForSubjectAsync(alice.Id, Cancellation));
+        Assert.Single(await Database.Services.ActiveRevocationsAsync(alice.Id));
         await dialogs.FindAll(".mud-dialog button").Single(button => button.TextContent.Trim() == "Re-join").ClickAsync(new());
         dialogs.WaitForAssertion(() => Assert.Contains("collected again from now on", dialogs.Markup));
         await dialogs.FindAll(".mud-dialog button").Single(button => button.TextContent.Trim() == "Close").ClickAsync(new());
         await rejoining.WaitAsync(TimeSpan.FromSeconds(30), Cancellation);
 
-        Assert.Empty(await revocations.ActiveForSubjectAsync(alice.Id, Cancellation));
+        Assert.Empty(await Database.Services.ActiveRevocationsAsync(alice.Id));
         page.WaitForAssertion(() => Assert.Empty(page.FindAll(".rejoin-program")));
         var mci = page.FindAll(".mud-card").Single(card => card.QuerySelector("a[href='/me/programs/mci']") is not null);
         Assert.Contains("Withdraw from this program", mci.QuerySelectorAll("button").Select(button => button.TextContent.Trim()));
