@@ -1,6 +1,7 @@
 using Dapper;
 using GovernancePortal.Access;
 using GovernancePortal.Audit;
+using GovernancePortal.Demo;
 using GovernancePortal.Grants;
 using GovernancePortal.Programs;
 using GovernancePortal.Requests;
@@ -222,5 +223,26 @@ public sealed class GrantReaderTests : DatabaseTests
         var page = await db.Get<GrantReader>().ReadAsync("mci", id, new(), 0, 100, world.Dana, Cancellation);
 
         Assert.DoesNotContain(page.Records, r => r.SubjectId == world.Alice);
+    }
+
+    [Theory, MemberData(nameof(Engines))]
+    public async Task Demo_DanasFirstRead_AppearsOnAlicesAccessHistory_WithPurposeAndGrant(Engine engine)
+    {
+        await using var db = await TestDatabase.CreateAsync(engine);
+        await db.Get<DemoData>().SeedAsync(Cancellation);
+        var dana = (await db.Get<GrantQueries>().ForUserAsync("dana@example.com", Cancellation)).Single();
+        var danaId = dana.PrincipalSubjectId!.Value;
+        var alice = await Collection.CollectionSamples.SubjectIdAsync(db, "alice@example.com");
+
+        var page = await db.Get<GrantReader>().ReadAsync("mci", dana.Id, new(Person: "alice@example.com"), 0, 25,
+            new Actor("dana@example.com", [Roles.DataConsumer, Roles.Employee], danaId), Cancellation);
+
+        Assert.Equal(25, page.Records.Count);
+        Assert.All(page.Records, r => Assert.Contains(r.CategoryKey, new[] { "keystrokes", "mouse_movements" }));
+        var history = await db.Get<AccessHistory>().PageAsync(alice, "alice@example.com", new AccessFilter(), 0, 50, Cancellation);
+        var read = Assert.Single(history.Events, e => e.Action == AuditActions.RecordsRead);
+        Assert.Equal("dana@example.com", read.Actor);
+        Assert.Equal(DemoData.DanaPurpose, read.Purpose);
+        Assert.Equal(25, read.RecordCount);
     }
 }
