@@ -47,6 +47,7 @@ public static class PortalServices
         services.AddSingleton<GrantQueries>();
         services.AddSingleton<GrantDesk>();
         services.AddSingleton<GrantReader>();
+        services.AddSingleton<GrantExposure>();
         services.AddSingleton<RoleRoster>();
         services.AddSingleton<AuditSearch>();
         services.AddSingleton<AccessHistory>();

@@ -133,6 +133,27 @@ public sealed class GrantPagesTests(PortalFactory portal) : IClassFixture<Portal
         Assert.True(ask.HasAttribute("disabled"), "the action is disabled in the prerendered page");
     }
 
+    [Fact]
+    public async Task MyData_Alice_SeesThatDanasGrantCanReadHerData_ByRoleAndPurpose_AndTheExposureReportCountsTheReads()
+    {
+        using var alice = await portal.SignedInAsAsync("alice@example.com");
+        using var dana = await portal.SignedInAsAsync("dana@example.com");
+        using var priya = await portal.SignedInAsAsync("priya@example.com");
+        await dana.GetDocumentAsync($"/grants/mine/{DanasGrant}/read/mci?person=alice@example.com&size=3");
+
+        var mine = await alice.GetDocumentAsync("/me");
+        var exposure = await priya.GetDocumentAsync("/grants/exposure/mci");
+        using var unknown = await priya.GetPageAsync("/grants/exposure/no-such-program");
+
+        var readers = mine.QuerySelector("[data-testid=readers-now]")?.TextContent ?? "";
+        Assert.Contains("Data consumer", readers);
+        Assert.Contains("model-training", readers);
+        Assert.DoesNotContain("dana@example.com", readers);
+        Assert.True(long.Parse(exposure.QuerySelector("[data-testid=people-read]")!.TextContent, System.Globalization.NumberStyles.AllowThousands, System.Globalization.CultureInfo.InvariantCulture) >= 1);
+        Assert.Contains("dana@example.com", exposure.QuerySelector("[data-testid=exposure-readers]")?.TextContent);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
     private async Task<IReadOnlyList<AuditEvent>> ReadEventsAsync()
     {
         await using var connection = await portal.Database.OpenAsync();
