@@ -5,7 +5,7 @@ using static Microsoft.Playwright.Assertions;
 
 namespace GovernancePortal.Browser.Tests;
 
-/// <summary>The journey, as a new user would try it: dana asks, priya approves, dana reads, alice sees the read, priya ends it.</summary>
+/// <summary>The journey, as a new user would try it: dana asks, priya approves, dana reads, alice sees the read and who can read her data, priya sees the exposure and ends the grant.</summary>
 public sealed class GrantJourneyTests(RunningPortal portal)
 {
     [Fact]
@@ -41,6 +41,13 @@ public sealed class GrantJourneyTests(RunningPortal portal)
             await alice.SignInAsync("Alice Martin");
             await alice.GotoAsync("/me/access");
             await Expect(alice.GetByText("dana@example.com").First).ToBeVisibleAsync();
+            await alice.GotoAsync("/me");
+            await Expect(alice.GetByTestId("readers-now")).ToContainTextAsync("Compare pointer use before and after the new assistant toolbar");
+
+            await priya.GotoAsync("/grants/exposure/mci");
+            await Expect(priya.GetByTestId("exposure-readers")).ToContainTextAsync("dana@example.com");
+            await priya.GotoAsync($"/grants/{grant}");
+            await priya.WaitForLiveCircuitAsync();
 
             await priya.GetByLabel("Reason the holder sees (required)").FillAsync("Toolbar study finished");
             await priya.GetByRole(AriaRole.Button, new() { Name = "End the grant" }).ClickAsync();
