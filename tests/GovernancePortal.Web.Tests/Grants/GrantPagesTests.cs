@@ -112,11 +112,13 @@ public sealed class GrantPagesTests(PortalFactory portal) : IClassFixture<Portal
         var review = await priya.GetDocumentAsync($"/grants/{DanasGrant}");
         var own = await dana.GetDocumentAsync($"/grants/mine/{DanasGrant}");
         var queue = await priya.GetDocumentAsync("/grants");
+        using var unknown = await priya.GetPageAsync("/grants/987654");
 
         Assert.Contains("Approved for keystrokes and mouse movements", review.QuerySelector("[data-testid=grant-history]")?.TextContent);
         Assert.Contains("Approved for keystrokes and mouse movements", own.QuerySelector("[data-testid=grant-history]")?.TextContent);
         Assert.Equal("keystrokes, mouse_movements", own.QuerySelector("[data-testid=grant-categories]")?.TextContent.Trim());
         Assert.Contains("dana@example.com", queue.MainText());
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
     }
 
     [Fact]
