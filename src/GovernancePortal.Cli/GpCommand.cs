@@ -29,6 +29,8 @@ public static class GpCommand
                                                    measure the collection endpoint against raw inserts on a throwaway database
           bench mydata [--records N] [--mine N] [--engine sqlite|postgres] [--postgres <connection string>]
                                                    time an employee's own views (/me counts, program chart and first page) on a throwaway database
+          bench grant-read [--records N] [--engine sqlite|postgres] [--postgres <connection string>]
+                                                   time the first page read under a grant, and its audit writes, on a throwaway database
           help                                     show this text
 
         Configuration as for the portal: Database__Provider (Sqlite | Postgres), ConnectionStrings__Portal,
@@ -148,6 +150,8 @@ public static class GpCommand
         var values = args.Length > 0 ? ParseOptions(args[1..]) : null;
         if (args is ["mydata", ..] && values is not null)
             return await RunMyDataBench(values, output, error);
+        if (args is ["grant-read", ..] && values is not null)
+            return await RunGrantReadBench(values, output, error);
         if (args is not ["ingest", ..] || values is null)
         {
             await error.WriteLineAsync("gp: usage: gp bench ingest [--records N] [--rounds N] [--engine sqlite|postgres] [--postgres <connection string>]");
@@ -178,6 +182,19 @@ public static class GpCommand
         }
         var postgres = values.GetValueOrDefault("--postgres") ?? Environment.GetEnvironmentVariable("GOVERNANCE_BENCH_POSTGRES");
         return await MyDataBenchmark.RunAsync(records, mine, engine == "postgres" ? DatabaseProvider.Postgres : DatabaseProvider.Sqlite, postgres, output);
+    }
+
+    private static async Task<int> RunGrantReadBench(Dictionary<string, string> values, TextWriter output, TextWriter error)
+    {
+        var records = int.TryParse(values.GetValueOrDefault("--records", "5000000"), out var r) && r >= 1_000 ? r : -1;
+        var engine = values.GetValueOrDefault("--engine", "sqlite").ToLowerInvariant();
+        if (records < 0 || engine is not ("sqlite" or "postgres"))
+        {
+            await error.WriteLineAsync("gp: usage: gp bench grant-read [--records N (at least 1000)] [--engine sqlite|postgres] [--postgres <connection string>]");
+            return 2;
+        }
+        var postgres = values.GetValueOrDefault("--postgres") ?? Environment.GetEnvironmentVariable("GOVERNANCE_BENCH_POSTGRES");
+        return await GrantReadBenchmark.RunAsync(records, engine == "postgres" ? DatabaseProvider.Postgres : DatabaseProvider.Sqlite, postgres, output);
     }
 
     /// <summary>Reads <c>--name value</c> pairs; null when a value is missing or an option repeats.</summary>

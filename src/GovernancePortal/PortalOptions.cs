@@ -17,10 +17,11 @@ public sealed record PortalOptions(
     EncryptionOptions Encryption,
     DemoOptions Demo,
     AuthenticationOptions Authentication,
-    CollectionOptions Collection)
+    CollectionOptions Collection,
+    GrantOptions Grants)
 {
     /// <summary>What the library needs (<see cref="PortalServices.AddPortalCore"/>).</summary>
-    public PortalSettings Settings => new(Database, Encryption.MasterKeys, Storage.DataFolder);
+    public PortalSettings Settings => new(Database, Encryption.MasterKeys, Storage.DataFolder, Grants);
 
     /// <summary>
     /// The web host's settings. Outside Development, OpenID Connect and a master key are required,
@@ -86,10 +87,11 @@ public sealed record PortalOptions(
             new CollectionRateLimit(reader.Count("Collection:RateLimit:RequestsPerSecond", 20), reader.Count("Collection:RateLimit:Burst", 40)),
             new FailedTokenLimit(reader.Count("Collection:FailedTokenLimit:PerMinute", 10), reader.Count("Collection:FailedTokenLimit:Burst", 20)),
             TimeSpan.FromSeconds(reader.Count("Collection:BodyReadTimeoutSeconds", 15)));
+        var grants = new GrantOptions(reader.Count("Grants:MaxDays", GrantOptions.Default.MaxDays), reader.Flag("Grants:ShowReaderNames", false));
 
         reader.ThrowIfAny();
         keys ??= MasterKeyRing.FromConfiguration(configuration, storage.DataFolder, allowGeneratedKey);
-        return new PortalOptions(database!, storage, new EncryptionOptions(keys), demo, authentication, collection);
+        return new PortalOptions(database!, storage, new EncryptionOptions(keys), demo, authentication, collection, grants);
     }
 
     private static bool ReadDevSignIn(SettingsReader reader, bool development, bool oidcConfigured)
@@ -166,6 +168,15 @@ public sealed record OidcOptions(
 /// (default 1 min: how soon an open page notices that its session ended).
 /// </summary>
 public sealed record SessionSettings(TimeSpan IdleTimeout, TimeSpan AbsoluteLifetime, TimeSpan RevalidationInterval);
+
+/// <summary>
+/// <c>Grants:MaxDays</c> (default 90): how far ahead a grant asked for may end; <c>Grants:ShowReaderNames</c>
+/// (default false): whether an employee's "Who can read my data now" names the readers, or only their role.
+/// </summary>
+public sealed record GrantOptions(int MaxDays, bool ShowReaderNames)
+{
+    public static readonly GrantOptions Default = new(90, false);
+}
 
 /// <summary><c>Collection:…</c>: the limits of the collection API.</summary>
 public sealed record CollectionOptions(CollectionRateLimit RateLimit, FailedTokenLimit FailedTokenLimit, TimeSpan BodyReadTimeout);

@@ -23,6 +23,7 @@ public static class PortalServices
         services.AddSingleton(settings);
         services.AddSingleton(settings.Database);
         services.AddSingleton(settings.MasterKeys);
+        services.AddSingleton(settings.GrantRules);
         services.AddSingleton<ConnectionFactory>();
         services.AddSingleton(provider => provider.GetRequiredService<ConnectionFactory>().Dialect);
         services.AddSingleton<SchemaMigrator>();
@@ -44,6 +45,10 @@ public static class PortalServices
         services.AddSingleton<CollectorRegistry>();
         services.AddSingleton<CollectionService>();
         services.AddSingleton<GrantQueries>();
+        services.AddSingleton<GrantDesk>();
+        services.AddSingleton<GrantReader>();
+        services.AddSingleton<GrantExposure>();
+        services.AddSingleton<RoleRoster>();
         services.AddSingleton<AuditSearch>();
         services.AddSingleton<AccessHistory>();
         services.AddSingleton<DemoData>();

@@ -5,8 +5,11 @@ using Microsoft.Extensions.Configuration;
 namespace GovernancePortal;
 
 /// <summary>The settings every entry point (web host, gp, tests) needs before anything else can run.</summary>
-public sealed record PortalSettings(DatabaseOptions Database, MasterKeyRing MasterKeys, string DataFolder)
+public sealed record PortalSettings(DatabaseOptions Database, MasterKeyRing MasterKeys, string DataFolder, GrantOptions? Grants = null)
 {
+    /// <summary>The grant rules in force: <see cref="Grants"/>, or their defaults.</summary>
+    public GrantOptions GrantRules => Grants ?? GrantOptions.Default;
+
     /// <summary>
     /// <c>Storage:DataFolder</c> when set; in a source checkout the <c>data/</c> folder at its top, so the
     /// web host and <c>gp</c> share one database; otherwise <c>data/</c> under the content root.

@@ -39,6 +39,11 @@ public static class AuditActions
     public const string RecordsPurged = "records.purged";
     public const string HoldPlaced = "hold.placed";
     public const string HoldReleased = "hold.released";
+    public const string GrantRequested = "grant.requested";
+    public const string GrantApprovalRecorded = "grant.approval.recorded";
+    public const string GrantApproved = "grant.approved";
+    public const string GrantDenied = "grant.denied";
+    public const string GrantEnded = "grant.ended";
 
     public static readonly IReadOnlyList<AuditAction> All =
     [
@@ -72,6 +77,11 @@ public static class AuditActions
         new(RecordsPurged, "Deleted your records at the end of their retention"),
         new(HoldPlaced, "Placed a legal hold on your data"),
         new(HoldReleased, "Released a legal hold on your data"),
+        new(GrantRequested, "Asked for a grant to read records"),
+        new(GrantApprovalRecorded, "Gave the first of two approvals of a grant"),
+        new(GrantApproved, "Approved a grant to read records"),
+        new(GrantDenied, "Denied a grant to read records"),
+        new(GrantEnded, "Ended a grant to read records"),
     ];
 
     private static readonly IReadOnlyDictionary<string, AuditAction> ByName = All.ToDictionary(action => action.Name, StringComparer.Ordinal);

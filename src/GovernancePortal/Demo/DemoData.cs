@@ -24,7 +24,7 @@ public sealed record DemoUser(string Email, string DisplayName, IReadOnlyList<st
 /// Seeds the demo programs, users, dana's grant and some weeks of encrypted records for alice and
 /// bob. Runs once: a database that already has the program <c>mci</c> is left alone.
 /// </summary>
-public sealed class DemoData(ConnectionFactory connections, SubjectDirectory subjects, RecordStore records, AuditLog audit, TimeProvider time)
+public sealed class DemoData(ConnectionFactory connections, SubjectDirectory subjects, RoleRoster roster, RecordStore records, AuditLog audit, TimeProvider time)
 {
     public const int Weeks = 4;
 
@@ -55,14 +55,22 @@ public sealed class DemoData(ConnectionFactory connections, SubjectDirectory sub
         """;
 
     private const string InsertGrant = """
-        INSERT INTO grants (principal_kind, principal, program_id, purpose, requested_by, requested_at, approved_by, approved_at, expires_at)
-        VALUES ('user', @Principal, @ProgramId, @Purpose, @RequestedBy, @RequestedAt, @ApprovedBy, @Now, @ExpiresAt)
+        INSERT INTO grants (principal_kind, principal, principal_subject_id, program_id, purpose, justification, requested_by, requested_at, approved_by, approved_at, expires_at)
+        VALUES ('user', @Principal, @PrincipalSubjectId, @ProgramId, @Purpose, @Justification, @RequestedBy, @RequestedAt, @ApprovedBy, @Now, @ExpiresAt)
         RETURNING id
         """;
 
     private const string DemoSeeded = "SELECT count(*) FROM programs WHERE key = 'mci'";
 
     private const string InsertGrantCategory = "INSERT INTO grant_categories (grant_id, category_id) VALUES (@GrantId, @CategoryId)";
+
+    private const string InsertReview = """
+        INSERT INTO grant_reviews (grant_id, officer, officer_subject_id, decision, note, decided_at)
+        VALUES (@GrantId, @Officer, @OfficerSubjectId, 'approve', @Note, @Now)
+        """;
+
+    /// <summary>The purpose of dana's grant (docs/demo-data.md).</summary>
+    public const string DanaPurpose = "model-training: evaluate the typing assistant's suggestions against real typing and pointer use";
 
     /// <summary>Returns false when the demo data was already there.</summary>
     public async Task<bool> SeedAsync(CancellationToken cancellationToken = default)
@@ -84,6 +92,8 @@ public sealed class DemoData(ConnectionFactory connections, SubjectDirectory sub
         await using var scope = await connections.BeginWriteAsync(cancellationToken);
         if (await scope.ExecuteScalarAsync<long>(DemoSeeded) > 0)
             return false;
+        foreach (var user in Users)
+            await roster.RecordAsync(scope, subjectIds[user.Email], user.Roles);
 
         var programStart = now.AddDays(-7 * Weeks - 14);
         var mci = await scope.ExecuteScalarAsync<long>(InsertProgram, new
@@ -117,16 +127,23 @@ public sealed class DemoData(ConnectionFactory connections, SubjectDirectory sub
         var grantId = await scope.ExecuteScalarAsync<long>(InsertGrant, new
         {
             Principal = "dana@example.com",
+            PrincipalSubjectId = subjectIds["dana@example.com"],
             ProgramId = mci,
-            Purpose = "model-training",
+            Purpose = DanaPurpose,
+            Justification = "Suggestions are tuned on keystrokes and pointer movement only; no transcriptions or performance data are needed.",
             RequestedBy = "dana@example.com",
             RequestedAt = now.AddDays(-3),
             ApprovedBy = "priya@example.com",
             Now = now.AddDays(-2),
             ExpiresAt = now.AddDays(60),
         });
-        foreach (var key in new[] { "keystrokes", "transcriptions" })
+        foreach (var key in new[] { "keystrokes", "mouse_movements" })
             await scope.ExecuteAsync(InsertGrantCategory, new { GrantId = grantId, CategoryId = mciCategories[key] });
+        await scope.ExecuteAsync(InsertReview, new
+        {
+            GrantId = grantId, Officer = "priya@example.com", OfficerSubjectId = subjectIds["priya@example.com"],
+            Note = "Approved for keystrokes and mouse movements; ask again for anything more.", Now = now.AddDays(-2),
+        });
 
         var random = new Random(20261127);
         foreach (var email in new[] { "alice@example.com", "bob@example.com" })

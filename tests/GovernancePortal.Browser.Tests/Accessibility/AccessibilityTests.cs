@@ -51,6 +51,13 @@ public sealed partial class AccessibilityTests(RunningPortal portal)
         new("/programs", [Roles.PrivacyOfficer]) { Dialog = "Register a program" },
         new("/programs/{Key}", [Roles.PrivacyOfficer], "/programs/mci") { Dialog = "Pause…" },
         new("/grants/mine", [Roles.DataConsumer]),
+        new("/grants/ask", [Roles.DataConsumer], "/grants/ask?program=mci"),
+        new("/grants/mine/{Id:long}", [Roles.DataConsumer], "/grants/mine/1"),
+        // One person on the page, so a visit writes one read event.
+        new("/grants/mine/{Id:long}/read/{Program}", [Roles.DataConsumer], "/grants/mine/1/read/mci?person=alice@example.com"),
+        new("/grants", [Roles.PrivacyOfficer]),
+        new("/grants/{Id:long}", [Roles.PrivacyOfficer], "/grants/1"),
+        new("/grants/exposure/{Key}", [Roles.PrivacyOfficer], "/grants/exposure/mci"),
         new("/audit", [Roles.Auditor]),
         new("/admin/system", [Roles.Admin]),
         // Signed in, but turned away: what a person in the wrong role sees.

@@ -108,7 +108,7 @@ public sealed class DemoDataTests(SeededDemoDatabases seeded) : DatabaseTests, I
     }
 
     [Theory, MemberData(nameof(Engines))]
-    public async Task Seed_Dana_HasAnApprovedUnexpiredGrantOnMciForModelTraining(Engine engine)
+    public async Task Seed_Dana_HasAnApprovedUnexpiredGrantOnMciKeystrokesAndMouseMovements(Engine engine)
     {
         var db = await seeded.ForAsync(engine);
         await using var connection = await db.OpenAsync();
@@ -122,10 +122,10 @@ public sealed class DemoDataTests(SeededDemoDatabases seeded) : DatabaseTests, I
             SELECT c.key FROM grant_categories gc JOIN categories c ON c.id = gc.category_id ORDER BY c.key
             """);
 
-        Assert.Equal("model-training", grant.Purpose);
+        Assert.Equal(DemoData.DanaPurpose, grant.Purpose);
         Assert.NotNull(grant.ApprovedBy);
         Assert.NotEqual(grant.Principal, grant.ApprovedBy);
         Assert.True(grant.ExpiresAt > DateTimeOffset.UtcNow, "dana's grant has expired");
-        Assert.Equal(["keystrokes", "transcriptions"], categories);
+        Assert.Equal(["keystrokes", "mouse_movements"], categories);
     }
 }

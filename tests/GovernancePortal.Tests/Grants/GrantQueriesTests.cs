@@ -41,11 +41,11 @@ public sealed class GrantQueriesTests : DatabaseTests
 
         var grants = await db.Get<GrantQueries>().ForUserAsync(" Dana@Example.com ", Cancellation);
 
-        Assert.Equal(["model-training", "incident-review", "evaluation"], grants.Select(g => g.Purpose));
+        Assert.Equal([DemoData.DanaPurpose, "incident-review", "evaluation"], grants.Select(g => g.Purpose));
         Assert.Equal(["mci", "endpoint-security", "mci"], grants.Select(g => g.ProgramKey));
         Assert.Equal("Model Capability Initiative", grants[0].ProgramName);
         Assert.Equal("priya@example.com", grants[0].ApprovedBy);
-        Assert.Equal(["keystrokes", "transcriptions"], grants[0].CategoryKeys.Split(", ").Order());
+        Assert.Equal(["keystrokes", "mouse_movements"], grants[0].CategoryKeys.Split(", ").Order());
         Assert.Equal("", grants[1].CategoryKeys);
         Assert.Equal([GrantStatus.Active, GrantStatus.Revoked, GrantStatus.Expired], grants.Select(g => g.StatusAt(now)));
     }

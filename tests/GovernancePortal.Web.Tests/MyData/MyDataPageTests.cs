@@ -125,6 +125,7 @@ public sealed class MyDataPageRejoinTests : PortalComponentTest, IAsyncLifetime
         Services.AddSingleton(Database.Get<Revocations>());
         Services.AddSingleton(Database.Get<Withdrawals>());
         Services.AddSingleton(Database.Get<GovernancePortal.Requests.RequestDesk>());
+        Services.AddSingleton(Database.Get<GovernancePortal.Grants.GrantExposure>());
         Services.AddSingleton(Database.Time);
         // As on a live circuit, where the page's actions are enabled (LivePage); set after the services,
         // because it builds the renderer.

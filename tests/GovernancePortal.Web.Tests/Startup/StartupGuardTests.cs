@@ -55,6 +55,8 @@ public sealed partial class StartupGuardTests : IDisposable
     [InlineData("Collection__BodyReadTimeoutSeconds", "fifteen", "Collection:BodyReadTimeoutSeconds")]
     [InlineData("Collection__FailedTokenLimit__PerMinute", "-1", "Collection:FailedTokenLimit:PerMinute")]
     [InlineData("Authentication__Session__RevalidationInterval", "00:00:00", "Authentication:Session:RevalidationInterval")]
+    [InlineData("Grants__MaxDays", "ninety", "Grants:MaxDays")]
+    [InlineData("Grants__ShowReaderNames", "maybe", "Grants:ShowReaderNames")]
     [InlineData("Encryption__MasterKey", "c2hvcnQ=", "Encryption:MasterKey")]
     public async Task Development_WithABadValue_ExitsWithOneLineNamingTheSetting(string variable, string value, string setting)
     {

@@ -28,7 +28,9 @@ public static class PortalSignIn
             var subject = await services.GetRequiredService<SubjectDirectory>()
                 .RecordSignInAsync(ToSignedInPerson(external, (context.Options as OpenIdConnectOptions)?.Authority, settings), context.HttpContext.RequestAborted);
             var idpValues = external.FindAll(settings.RoleClaimType).Concat(external.FindAll("groups")).Select(claim => claim.Value);
-            context.Principal = PortalClaims.Create(subject, services.GetRequiredService<RoleMap>().Map(idpValues));
+            var roles = services.GetRequiredService<RoleMap>().Map(idpValues);
+            await services.GetRequiredService<RoleRoster>().RecordAsync(subject.Id, roles, context.HttpContext.RequestAborted);
+            context.Principal = PortalClaims.Create(subject, roles);
             context.ReturnUri = AuthenticationEndpoints.LocalOrRoot(context.ReturnUri);
             // Only the ID token is kept (in the server-side session, for the provider's sign-out); the
             // access and refresh tokens are not needed by the portal and are not stored anywhere.
