@@ -20,7 +20,8 @@ public static class JobsSetup
         builder.Services.AddHangfire((services, configuration) =>
         {
             var database = services.GetRequiredService<DatabaseOptions>();
-            configuration.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            configuration.UseLogProvider(new HangfireLogs(services.GetRequiredService<ILoggerFactory>()))
+                .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
                 .UseSimpleAssemblyNameTypeSerializer()
                 .UseRecommendedSerializerSettings();
             if (database.Provider == DatabaseProvider.Postgres)
