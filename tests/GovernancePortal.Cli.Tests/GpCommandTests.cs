@@ -235,6 +235,33 @@ public sealed class GpCommandTests : DatabaseTests
         Assert.Equal("gp: The log has 2 events, fewer than the tree size 3.", Assert.Single(run.ErrorLines));
     }
 
+    [Fact]
+    public async Task AuditVerify_TheDocumentsWorkedExample_IsOk()
+    {
+        // docs/audit-log.md, "Merkle tree and proofs": the values an auditor copies from the document verify as printed there.
+        var folder = Directory.CreateTempSubdirectory("gp-proof-").FullName;
+        try
+        {
+            var inclusion = Path.Combine(folder, "proof.txt");
+            var consistency = Path.Combine(folder, "consistency.txt");
+            await File.WriteAllTextAsync(inclusion, "79690fba9c8ebdb67574964871b3f6e0609597065b6baf1e3b1d6e714093ab4f\n9208605b47a1473dde70eb788ee66f1084653292fdf365e942f2dd980afc27a5\n", Cancellation);
+            await File.WriteAllTextAsync(consistency, "9208605b47a1473dde70eb788ee66f1084653292fdf365e942f2dd980afc27a5\n", Cancellation);
+            const string Root2 = "36f0c047fcddc75752441206e5b815dfd138090d40550b174ed2bd499e366b33";
+            const string Root3 = "01a48b3a7620e1a4aeafb25d2895217505bedc8b7fb753de2f7e31dc937d7066";
+
+            var proof = await GpAsync([], "audit", "verify-proof", "--leaf", "f769846ca3882820c046fd8ca5df4e4bb54d29774ebde6efbc519b5070fadcd3",
+                "--index", "0", "--size", "3", "--root", Root3, "--proof", inclusion);
+            var extension = await GpAsync([], "audit", "verify-consistency", "--old-size", "2", "--old-root", Root2, "--new-size", "3", "--new-root", Root3, "--proof", consistency);
+
+            Assert.Equal((0, "ok", ""), (proof.ExitCode, proof.Output.Trim(), proof.Error));
+            Assert.Equal((0, "ok", ""), (extension.ExitCode, extension.Output.Trim(), extension.Error));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData("verify-proof", "--leaf", "abc", "--index", "0", "--size", "1", "--root", "abc", "--proof", "p.txt")]
     [InlineData("verify-proof", "--index", "0")]
