@@ -25,7 +25,7 @@ internal static class AuditCommands
             await output.WriteLineAsync($"seq {proof.Seq}\nindex {proof.Index}\nsize {proof.Head.Size}\nleaf {Hex(proof.Leaf)}\nroot {Hex(proof.Head.Root)}");
             return await WriteProofAsync(proof.Path, values.GetValueOrDefault("--out"), output);
         }
-        catch (Exception exception) when (exception is RuleViolation or NotFoundProblem)
+        catch (Exception exception) when (exception is RuleViolation or NotFoundProblem or IOException or UnauthorizedAccessException)
         {
             await error.WriteLineAsync($"gp: {exception.Message}");
             return 2;
@@ -43,7 +43,7 @@ internal static class AuditCommands
             await output.WriteLineAsync($"old-size {proof.OldHead.Size}\nold-root {Hex(proof.OldHead.Root)}\nnew-size {proof.NewHead.Size}\nnew-root {Hex(proof.NewHead.Root)}");
             return await WriteProofAsync(proof.Path, values.GetValueOrDefault("--out"), output);
         }
-        catch (Exception exception) when (exception is RuleViolation or NotFoundProblem)
+        catch (Exception exception) when (exception is RuleViolation or NotFoundProblem or IOException or UnauthorizedAccessException)
         {
             await error.WriteLineAsync($"gp: {exception.Message}");
             return 2;
