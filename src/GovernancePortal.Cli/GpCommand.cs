@@ -1,5 +1,6 @@
 using System.Data.Common;
 using GovernancePortal.Access;
+using GovernancePortal.Audit;
 using GovernancePortal.Cli.Bench;
 using GovernancePortal.Collection;
 using GovernancePortal.Crypto;
@@ -31,6 +32,14 @@ public static class GpCommand
                                                    time an employee's own views (/me counts, program chart and first page) on a throwaway database
           bench grant-read [--records N] [--engine sqlite|postgres] [--postgres <connection string>]
                                                    time the first page read under a grant, and its audit writes, on a throwaway database
+          audit proof --seq <m> --size <n> [--out <file>]
+                                                   print the root of the log's first n events and event m's inclusion proof
+          audit consistency --old-size <m> --new-size <n> [--out <file>]
+                                                   print both roots and the proof that the first n events extend the first m
+          audit verify-proof --leaf <hex event hash> --index <m> --size <n> --root <hex> --proof <file>
+                                                   offline: check an inclusion proof (index = seq - 1); exit 0 "ok", 1 naming the failure
+          audit verify-consistency --old-size <m> --old-root <hex> --new-size <n> --new-root <hex> --proof <file>
+                                                   offline: check a consistency proof; exit 0 "ok", 1 naming the failure
           help                                     show this text
 
         Configuration as for the portal: Database__Provider (Sqlite | Postgres), ConnectionStrings__Portal,
@@ -49,6 +58,10 @@ public static class GpCommand
         {
             if (args is ["bench", .. var benchOptions])
                 return await RunBench(benchOptions, output, error);
+            if (args is ["audit", "verify-proof", .. var proofOptions])
+                return await AuditCommands.VerifyProofAsync(ParseOptions(proofOptions), output, error);
+            if (args is ["audit", "verify-consistency", .. var consistencyOptions])
+                return await AuditCommands.VerifyConsistencyAsync(ParseOptions(consistencyOptions), output, error);
             configuration ??= new ConfigurationBuilder()
                 .AddJsonFile(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"), optional: true)
                 .AddEnvironmentVariables()
@@ -60,6 +73,8 @@ public static class GpCommand
                 ["seed-demo"] => await SeedDemo(services, output),
                 ["keys", "rotate"] => await RotateKeys(services, output),
                 ["collector", "create", .. var options] => await CreateCollector(services, options, output, error),
+                ["audit", "proof", .. var options] => await AuditCommands.ProofAsync(services.GetRequiredService<AuditTree>(), ParseOptions(options), output, error),
+                ["audit", "consistency", .. var options] => await AuditCommands.ConsistencyAsync(services.GetRequiredService<AuditTree>(), ParseOptions(options), output, error),
                 _ => await Unknown(args, error),
             };
         }
@@ -198,7 +213,7 @@ public static class GpCommand
     }
 
     /// <summary>Reads <c>--name value</c> pairs; null when a value is missing or an option repeats.</summary>
-    private static Dictionary<string, string>? ParseOptions(string[] options)
+    internal static Dictionary<string, string>? ParseOptions(string[] options)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < options.Length; i += 2)

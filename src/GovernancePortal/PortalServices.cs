@@ -50,6 +50,7 @@ public static class PortalServices
         services.AddSingleton<GrantExposure>();
         services.AddSingleton<RoleRoster>();
         services.AddSingleton<AuditSearch>();
+        services.AddSingleton<AuditTree>();
         services.AddSingleton<AccessHistory>();
         services.AddSingleton<DemoData>();
         return services;
