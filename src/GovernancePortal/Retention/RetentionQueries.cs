@@ -23,6 +23,9 @@ public sealed record CategoryCompliance(DataCategory Category, TimeSpan? OldestA
     public bool Compliant => Overdue == 0;
 }
 
+/// <summary>One program's categories against their retention.</summary>
+public sealed record ProgramCompliance(MonitoringProgram Program, IReadOnlyList<CategoryCompliance> Categories);
+
 /// <summary>What privacy officers see of retention: the sweep's run history and each program's compliance.</summary>
 public sealed class RetentionQueries(ConnectionFactory connections, ProgramQueries programs, TimeProvider time)
 {
@@ -49,10 +52,20 @@ public sealed class RetentionQueries(ConnectionFactory connections, ProgramQueri
     }
 
     /// <summary>Each category of the program, in the register's order; null when there is no such program.</summary>
-    public async Task<IReadOnlyList<CategoryCompliance>?> ComplianceAsync(string programKey, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<CategoryCompliance>?> ComplianceAsync(string programKey, CancellationToken cancellationToken = default) =>
+        await programs.GetAsync(programKey, cancellationToken) is { } program ? await ComplianceAsync(program, cancellationToken) : null;
+
+    /// <summary>Every program of the register, by name, with its categories' compliance.</summary>
+    public async Task<IReadOnlyList<ProgramCompliance>> RegisterComplianceAsync(CancellationToken cancellationToken = default)
     {
-        if (await programs.GetAsync(programKey, cancellationToken) is not { } program)
-            return null;
+        var result = new List<ProgramCompliance>();
+        foreach (var program in await programs.ListAsync(cancellationToken))
+            result.Add(new ProgramCompliance(program, await ComplianceAsync(program, cancellationToken)));
+        return result;
+    }
+
+    private async Task<IReadOnlyList<CategoryCompliance>> ComplianceAsync(MonitoringProgram program, CancellationToken cancellationToken)
+    {
         var now = StoredTime.Normalize(time.GetUtcNow());
         await using var connection = await connections.OpenAsync(cancellationToken);
         var result = new List<CategoryCompliance>();
