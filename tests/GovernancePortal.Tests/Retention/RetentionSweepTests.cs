@@ -140,6 +140,36 @@ public sealed class RetentionSweepTests : DatabaseTests
     }
 
     [Theory, MemberData(nameof(Engines))]
+    public async Task Sweep_CrashedHalfWay_LeavesItsRunUnfinished_AndTheNextRunFinishesTheJob(Engine engine)
+    {
+        await using var s = await SetupAsync(engine);
+        await AddAsync(s, s.Alice, "events", Expired, 25);
+        await AddAsync(s, s.Alice, "events", Fresh, 2);
+        await using var services = WithBatchSize(s, 10);
+        await using var connection = await s.Db.OpenAsync();
+        // The newest expired record is in the third batch: deleting it fails the way a killed worker would.
+        var last = await connection.ExecuteScalarAsync<long>("SELECT id FROM records WHERE captured_at <= @Expired ORDER BY captured_at DESC LIMIT 1", new { Expired });
+        await connection.ExecuteAsync(engine == Engine.Sqlite
+            ? $"CREATE TRIGGER crash BEFORE DELETE ON records WHEN old.id = {last} BEGIN SELECT RAISE(ABORT, 'crash'); END"
+            : $$"""
+              CREATE FUNCTION crash() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF OLD.id = {{last}} THEN RAISE EXCEPTION 'crash'; END IF; RETURN OLD; END $$;
+              CREATE TRIGGER crash BEFORE DELETE ON records FOR EACH ROW EXECUTE FUNCTION crash();
+              """);
+
+        await Assert.ThrowsAnyAsync<Exception>(() => services.GetRequiredService<RetentionSweep>().RunAsync(Cancellation));
+        Assert.Equal(7, await CountAsync(s, s.Alice, "events"));
+        await connection.ExecuteAsync(engine == Engine.Sqlite ? "DROP TRIGGER crash" : "DROP TRIGGER crash ON records");
+        var rerun = await services.GetRequiredService<RetentionSweep>().RunAsync(Cancellation);
+
+        Assert.Equal(5, rerun.Deleted);
+        Assert.Equal(2, await CountAsync(s, s.Alice, "events"));
+        var runs = await s.Db.Get<RetentionQueries>().RunsAsync(10, 0, Cancellation);
+        Assert.Equal([rerun.RunId, rerun.RunId - 1], runs.Select(r => r.Id));
+        Assert.Null(runs[1].FinishedAt);
+        Assert.Equal(1, await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM audit_events WHERE action = @Action", new { Action = AuditActions.RecordsPurged }));
+    }
+
+    [Theory, MemberData(nameof(Engines))]
     public async Task Sweep_RecordsItsRun_AndOneAuditEventBySystemWithTheCounts(Engine engine)
     {
         await using var s = await SetupAsync(engine);
