@@ -2,6 +2,7 @@ using System.Globalization;
 using GovernancePortal.Access;
 using GovernancePortal.Crypto;
 using GovernancePortal.Data;
+using GovernancePortal.Retention;
 using Microsoft.Extensions.Configuration;
 
 namespace GovernancePortal;
@@ -18,10 +19,11 @@ public sealed record PortalOptions(
     DemoOptions Demo,
     AuthenticationOptions Authentication,
     CollectionOptions Collection,
-    GrantOptions Grants)
+    GrantOptions Grants,
+    RetentionOptions Retention)
 {
     /// <summary>What the library needs (<see cref="PortalServices.AddPortalCore"/>).</summary>
-    public PortalSettings Settings => new(Database, Encryption.MasterKeys, Storage.DataFolder, Grants);
+    public PortalSettings Settings => new(Database, Encryption.MasterKeys, Storage.DataFolder, Grants, Retention);
 
     /// <summary>
     /// The web host's settings. Outside Development, OpenID Connect and a master key are required,
@@ -88,10 +90,12 @@ public sealed record PortalOptions(
             new FailedTokenLimit(reader.Count("Collection:FailedTokenLimit:PerMinute", 10), reader.Count("Collection:FailedTokenLimit:Burst", 20)),
             TimeSpan.FromSeconds(reader.Count("Collection:BodyReadTimeoutSeconds", 15)));
         var grants = new GrantOptions(reader.Count("Grants:MaxDays", GrantOptions.Default.MaxDays), reader.Flag("Grants:ShowReaderNames", false));
+        var retention = new RetentionOptions(reader.Text("Retention:SweepCron") ?? RetentionOptions.Default.SweepCron,
+            reader.Count("Retention:BatchSize", RetentionOptions.Default.BatchSize));
 
         reader.ThrowIfAny();
         keys ??= MasterKeyRing.FromConfiguration(configuration, storage.DataFolder, allowGeneratedKey);
-        return new PortalOptions(database!, storage, new EncryptionOptions(keys), demo, authentication, collection, grants);
+        return new PortalOptions(database!, storage, new EncryptionOptions(keys), demo, authentication, collection, grants, retention);
     }
 
     private static bool ReadDevSignIn(SettingsReader reader, bool development, bool oidcConfigured)

@@ -7,6 +7,7 @@ using GovernancePortal.Demo;
 using GovernancePortal.Grants;
 using GovernancePortal.Programs;
 using GovernancePortal.Requests;
+using GovernancePortal.Retention;
 using GovernancePortal.Sessions;
 using GovernancePortal.Subjects;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,6 +25,7 @@ public static class PortalServices
         services.AddSingleton(settings.Database);
         services.AddSingleton(settings.MasterKeys);
         services.AddSingleton(settings.GrantRules);
+        services.AddSingleton(settings.RetentionRules);
         services.AddSingleton<ConnectionFactory>();
         services.AddSingleton(provider => provider.GetRequiredService<ConnectionFactory>().Dialect);
         services.AddSingleton<SchemaMigrator>();
@@ -52,6 +54,9 @@ public static class PortalServices
         services.AddSingleton<AuditSearch>();
         services.AddSingleton<AuditTree>();
         services.AddSingleton<AccessHistory>();
+        services.AddSingleton<RetentionSweep>();
+        services.AddSingleton<RetentionSweepJob>();
+        services.AddSingleton<RetentionQueries>();
         services.AddSingleton<DemoData>();
         return services;
     }

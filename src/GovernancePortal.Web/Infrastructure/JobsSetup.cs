@@ -1,6 +1,7 @@
 using GovernancePortal.Access;
 using GovernancePortal.Collection;
 using GovernancePortal.Data;
+using GovernancePortal.Retention;
 using Hangfire;
 using Hangfire.Dashboard;
 using Hangfire.PostgreSql;
@@ -41,7 +42,9 @@ public static class JobsSetup
             DashboardTitle = "Governance Portal jobs",
             AppPath = "/",
         }).RequireAuthorization(Roles.Admin);
-        app.Services.GetRequiredService<IRecurringJobManager>().AddOrUpdate<StoredAnswerPurgeJob>(StoredAnswerPurgeJob.Id, job => job.RunAsync(CancellationToken.None), Cron.Hourly());
+        var schedules = app.Services.GetRequiredService<IRecurringJobManager>();
+        schedules.AddOrUpdate<StoredAnswerPurgeJob>(StoredAnswerPurgeJob.Id, job => job.RunAsync(CancellationToken.None), Cron.Hourly());
+        schedules.AddOrUpdate<RetentionSweepJob>(RetentionSweepJob.Id, job => job.RunAsync(CancellationToken.None), app.PortalOptions().Retention.SweepCron);
     }
 
     private sealed class AdminOnly : IDashboardAuthorizationFilter

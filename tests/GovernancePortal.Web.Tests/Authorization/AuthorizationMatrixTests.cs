@@ -39,6 +39,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Portal por
         new("GET POST", "/grants/mine/{Id:long}/read/{Program}", "/grants/mine/1/read/mci", Who.InRole(Roles.DataConsumer)),
         new("GET POST", "/grants/ask", Who.InRole(Roles.DataConsumer)),
         new("GET POST", "/grants", Who.InRole(Roles.PrivacyOfficer)),
+        new("GET POST", "/retention", Who.InRole(Roles.PrivacyOfficer)),
         new("GET POST", "/grants/{Id:long}", "/grants/1", Who.InRole(Roles.PrivacyOfficer)),
         new("GET POST", "/grants/exposure/{Key}", "/grants/exposure/mci", Who.InRole(Roles.PrivacyOfficer)),
         new("GET POST", "/audit", Who.InRole(Roles.Auditor)),

@@ -27,6 +27,8 @@ public static class PortalAreas
             "The approved, expiring grants that let you read a program's records for a stated purpose, and the records themselves."),
         new("Ask for access", "/grants/ask", Icons.Material.Filled.AddModerator, Roles.DataConsumer,
             "Ask for a grant: one program, the categories you need, your purpose and justification, and an end."),
+        new("Retention", "/retention", Icons.Material.Filled.AutoDelete, Roles.PrivacyOfficer,
+            "Each category's records against its retention (oldest, overdue, kept by a legal hold) and every run of the retention sweep."),
         new("Audit log", "/audit", Icons.Material.Filled.FactCheck, Roles.Auditor,
             "The append-only, hash-chained log of every access and every change."),
         new("System", "/admin/system", Icons.Material.Filled.MonitorHeart, Roles.Admin,
