@@ -90,7 +90,6 @@ internal static class GrantReadBenchmark
     private static async Task<(long GrantId, Actor Consumer)> BuildAsync(IServiceProvider services, int records, TextWriter output)
     {
         var connections = services.GetRequiredService<ConnectionFactory>();
-        var dialect = connections.Dialect;
         var tool = new Actor("gp bench", [Roles.PrivacyOfficer]);
         var editor = services.GetRequiredService<ProgramEditor>();
         await editor.RegisterAsync(new ProgramDraft(ProgramKey, "Benchmark program", "Measures reads under a grant.", "Portal team", LegalBasis.Consent), tool);
@@ -103,7 +102,7 @@ internal static class GrantReadBenchmark
         Dictionary<(long Subject, long Category), DataKey> keys;
         long grantId;
         Actor consumer;
-        List<string> indexes;
+        IReadOnlyList<string> indexes;
         await using (var scope = await connections.BeginWriteAsync())
         {
             var now = DateTimeOffset.UtcNow;
@@ -125,11 +124,7 @@ internal static class GrantReadBenchmark
                 """, new { consumerId, programId = program.Id, now, expires = now.AddDays(30) });
             foreach (var category in categoryIds.Take(2))
                 await scope.ExecuteAsync("INSERT INTO grant_categories (grant_id, category_id) VALUES (@grantId, @category)", new { grantId, category });
-            indexes = dialect.Provider == DatabaseProvider.Sqlite
-                ? (await scope.QueryAsync<string>("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' AND sql IS NOT NULL")).ToList()
-                : (await scope.QueryAsync<string>("SELECT indexdef FROM pg_indexes WHERE tablename = 'records' AND indexname <> 'records_pkey'")).ToList();
-            foreach (var index in indexes)
-                await scope.ExecuteAsync($"DROP INDEX {IndexName(index)}");
+            indexes = await BulkRecordLoad.DropIndexesAsync(scope);
             await scope.CommitAsync();
         }
 
@@ -165,36 +160,9 @@ internal static class GrantReadBenchmark
             }
         });
 
-        var inserted = 0L;
-        var writers = dialect.Provider == DatabaseProvider.Postgres ? 2 : 1;
-        await Task.WhenAll(Enumerable.Range(0, writers).Select(_ => Task.Run(async () =>
-        {
-            await foreach (var rows in batches.Reader.ReadAllAsync())
-            {
-                await using var connection = await connections.OpenAsync();
-                if (dialect.Provider == DatabaseProvider.Sqlite)
-                    await connection.ExecuteAsync("PRAGMA synchronous = OFF");
-                await using var transaction = await ConnectionFactory.BeginWriteAsync(connection);
-                await dialect.InsertRecordsAsync(connection, transaction, rows);
-                await transaction.CommitAsync();
-                var total = Interlocked.Add(ref inserted, rows.Length);
-                if (total / 1_000_000 != (total - rows.Length) / 1_000_000)
-                    await output.WriteLineAsync($"  {total / 1_000_000 * 1_000_000:N0} rows inserted");
-            }
-        })).Append(producer));
+        await BulkRecordLoad.WriteAsync(connections, batches.Reader, producer, output, 1_000_000);
 
-        await using (var connection = await connections.OpenAsync())
-        {
-            foreach (var index in indexes)
-                await connection.ExecuteAsync(new CommandDefinition(index, commandTimeout: 0, commandType: System.Data.CommandType.Text));
-            await connection.ExecuteAsync(new CommandDefinition(dialect.Provider == DatabaseProvider.Sqlite ? "ANALYZE" : "VACUUM ANALYZE records", commandTimeout: 0, commandType: System.Data.CommandType.Text));
-        }
+        await BulkRecordLoad.RestoreIndexesAsync(connections, indexes);
         return (grantId, consumer);
-    }
-
-    private static string IndexName(string definition)
-    {
-        var words = definition.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return words[Array.IndexOf(words, "INDEX") + 1];
     }
 }

@@ -135,7 +135,6 @@ internal static class MyDataBenchmark
     private static async Task<long> BuildAsync(IServiceProvider services, int records, int mine, TextWriter output)
     {
         var connections = services.GetRequiredService<ConnectionFactory>();
-        var dialect = connections.Dialect;
         var actor = new Actor("gp bench", [Roles.PrivacyOfficer]);
         var editor = services.GetRequiredService<ProgramEditor>();
         var program = await editor.RegisterAsync(new ProgramDraft(ProgramKey, "Benchmark program", "Measures the employee's own views.", "Portal team", LegalBasis.Consent), actor);
@@ -148,7 +147,7 @@ internal static class MyDataBenchmark
         long[] others;
         Dictionary<long, DataKey> myKeys;
         Dictionary<(long Subject, long Category), long> otherKeys;
-        List<string> indexes;
+        IReadOnlyList<string> indexes;
         await using (var unitOfWork = await connections.BeginWriteAsync())
         {
             var now = DateTimeOffset.UtcNow;
@@ -172,11 +171,7 @@ internal static class MyDataBenchmark
                         INSERT INTO data_keys (subject_id, program_id, category_id, wrapped_key, master_key_id, created_at)
                         VALUES (@subject, @program, @category, @dummyKey, 'bench', @now) RETURNING id
                         """, new { subject, program = program.Id, category, dummyKey, now }, transaction);
-            indexes = dialect.Provider == DatabaseProvider.Sqlite
-                ? (await connection.QueryAsync<string>("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' AND sql IS NOT NULL", transaction: transaction)).ToList()
-                : (await connection.QueryAsync<string>("SELECT indexdef FROM pg_indexes WHERE tablename = 'records' AND indexname <> 'records_pkey'", transaction: transaction)).ToList();
-            foreach (var index in indexes)
-                await connection.ExecuteAsync($"DROP INDEX {IndexName(index)}", transaction: transaction);
+            indexes = await BulkRecordLoad.DropIndexesAsync(unitOfWork);
             await unitOfWork.CommitAsync();
         }
 
@@ -218,42 +213,12 @@ internal static class MyDataBenchmark
             batches.Writer.Complete();
         });
 
-        var inserted = 0L;
-        var writers = dialect.Provider == DatabaseProvider.Postgres ? 2 : 1;
-        await Task.WhenAll(Enumerable.Range(0, writers).Select(_ => Task.Run(async () =>
-        {
-            await foreach (var rows in batches.Reader.ReadAllAsync())
-            {
-                await using var connection = await connections.OpenAsync();
-                if (dialect.Provider == DatabaseProvider.Sqlite)
-                    await connection.ExecuteAsync("PRAGMA synchronous = OFF");
-                await using var transaction = await ConnectionFactory.BeginWriteAsync(connection);
-                await dialect.InsertRecordsAsync(connection, transaction, rows);
-                await transaction.CommitAsync();
-                var total = Interlocked.Add(ref inserted, rows.Length);
-                if (total / 500_000 != (total - rows.Length) / 500_000)
-                    await output.WriteLineAsync($"  {total / 500_000 * 500_000:N0} rows inserted");
-            }
-        })).Append(producer));
+        await BulkRecordLoad.WriteAsync(connections, batches.Reader, producer, output, 500_000);
 
         var clock = Stopwatch.StartNew();
-        await using (var connection = await connections.OpenAsync())
-        {
-            foreach (var index in indexes)
-                await connection.ExecuteAsync(new CommandDefinition(index, commandTimeout: 0, commandType: System.Data.CommandType.Text));
-            // Statistics as the engine keeps them in service (PostgreSQL's autovacuum, SQLite's ANALYZE);
-            // VACUUM also sets PostgreSQL's visibility map, which index-only scans rely on.
-            await connection.ExecuteAsync(new CommandDefinition(dialect.Provider == DatabaseProvider.Sqlite ? "ANALYZE" : "VACUUM ANALYZE records", commandTimeout: 0, commandType: System.Data.CommandType.Text));
-        }
+        await BulkRecordLoad.RestoreIndexesAsync(connections, indexes);
         await output.WriteLineAsync($"  indexes re-created and statistics gathered in {clock.Elapsed.TotalSeconds:N0} s");
         return me;
-    }
-
-    private static string IndexName(string definition)
-    {
-        // "CREATE [UNIQUE] INDEX name ON ..."
-        var words = definition.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return words[Array.IndexOf(words, "INDEX") + 1];
     }
 
     /// <summary>About 300 bytes of JSON, shaped like a keystroke record.</summary>

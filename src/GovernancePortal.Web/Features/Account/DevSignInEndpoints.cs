@@ -30,15 +30,14 @@ public static class DevSignInEndpoints
                 Error = error == "unknown-user" ? "Choose one of the demo users listed below." : null,
             })).AllowAnonymous();
 
-        app.MapPost(Path, async ([FromForm] string? user, [FromForm] string? returnUrl, HttpContext context, SubjectDirectory subjects, RoleRoster roster) =>
+        app.MapPost(Path, async ([FromForm] string? user, [FromForm] string? returnUrl, HttpContext context) =>
         {
             var target = AuthenticationEndpoints.LocalOrRoot(returnUrl);
             var demoUser = string.IsNullOrWhiteSpace(user) ? null : DemoData.FindUser(user);
             if (demoUser is null)
                 return Results.Redirect($"{Path}?error=unknown-user&returnUrl={Uri.EscapeDataString(target)}");
-            var subject = await subjects.RecordSignInAsync(demoUser.ToSignedInPerson(), context.RequestAborted);
-            await roster.RecordAsync(subject.Id, demoUser.Roles, context.RequestAborted);
-            await context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, PortalClaims.Create(subject, demoUser.Roles));
+            await context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme,
+                await PortalSignIn.PrincipalAsync(context.RequestServices, demoUser.ToSignedInPerson(), demoUser.Roles, context.RequestAborted));
             return Results.Redirect(target);
         }).AllowAnonymous();
     }

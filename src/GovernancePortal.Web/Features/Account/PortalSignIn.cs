@@ -25,12 +25,10 @@ public static class PortalSignIn
         {
             if (external is null)
                 throw new SubjectProblem(SignInRefusal.ProviderError);
-            var subject = await services.GetRequiredService<SubjectDirectory>()
-                .RecordSignInAsync(ToSignedInPerson(external, (context.Options as OpenIdConnectOptions)?.Authority, settings), context.HttpContext.RequestAborted);
             var idpValues = external.FindAll(settings.RoleClaimType).Concat(external.FindAll("groups")).Select(claim => claim.Value);
-            var roles = services.GetRequiredService<RoleMap>().Map(idpValues);
-            await services.GetRequiredService<RoleRoster>().RecordAsync(subject.Id, roles, context.HttpContext.RequestAborted);
-            context.Principal = PortalClaims.Create(subject, roles);
+            context.Principal = await PrincipalAsync(services,
+                ToSignedInPerson(external, (context.Options as OpenIdConnectOptions)?.Authority, settings),
+                services.GetRequiredService<RoleMap>().Map(idpValues), context.HttpContext.RequestAborted);
             context.ReturnUri = AuthenticationEndpoints.LocalOrRoot(context.ReturnUri);
             // Only the ID token is kept (in the server-side session, for the provider's sign-out); the
             // access and refresh tokens are not needed by the portal and are not stored anywhere.
@@ -45,6 +43,18 @@ public static class PortalSignIn
             // HandleResponse, not Fail: Fail lets the remote handler go on and sign in the provider's principal.
             context.HandleResponse();
         }
+    }
+
+    /// <summary>
+    /// The one way a session's principal is made, for every sign-in path: the person's subject found, linked
+    /// or refused (<see cref="SubjectProblem"/>), their roles recorded for the grant rules, the portal's principal built.
+    /// </summary>
+    public static async Task<ClaimsPrincipal> PrincipalAsync(IServiceProvider services, SignedInPerson person, IReadOnlyCollection<string> roles,
+        CancellationToken cancellationToken)
+    {
+        var subject = await services.GetRequiredService<SubjectDirectory>().RecordSignInAsync(person, cancellationToken);
+        await services.GetRequiredService<RoleRoster>().RecordAsync(subject.Id, roles, cancellationToken);
+        return PortalClaims.Create(subject, roles);
     }
 
     /// <summary>
