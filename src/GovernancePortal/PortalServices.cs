@@ -31,6 +31,7 @@ public static class PortalServices
         services.AddSingleton<SchemaMigrator>();
         services.AddSingleton<DataKeyStore>();
         services.AddSingleton<MasterKeyRotation>();
+        services.AddSingleton<SigningKeys>();
         services.AddSingleton<RecordStore>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<SubjectDirectory>();

@@ -75,6 +75,7 @@ public abstract class SqlDialect
 public enum LockName : long
 {
     AuditChain = 7_301,
+    SigningKeys = 7_302,
 }
 
 public sealed class SqliteDialect : SqlDialect
