@@ -1,4 +1,5 @@
 using GovernancePortal.Access;
+using GovernancePortal.Audit;
 using GovernancePortal.Collection;
 using GovernancePortal.Data;
 using GovernancePortal.Retention;
@@ -45,6 +46,7 @@ public static class JobsSetup
         var schedules = app.Services.GetRequiredService<IRecurringJobManager>();
         schedules.AddOrUpdate<StoredAnswerPurgeJob>(StoredAnswerPurgeJob.Id, job => job.RunAsync(CancellationToken.None), Cron.Hourly());
         schedules.AddOrUpdate<RetentionSweepJob>(RetentionSweepJob.Id, job => job.RunAsync(CancellationToken.None), app.PortalOptions().Retention.SweepCron);
+        schedules.AddOrUpdate<CheckpointJob>(CheckpointJob.Id, job => job.RunAsync(CancellationToken.None), app.PortalOptions().Audit.CheckpointCron);
     }
 
     private sealed class AdminOnly : IDashboardAuthorizationFilter
