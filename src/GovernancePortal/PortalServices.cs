@@ -59,6 +59,8 @@ public static class PortalServices
         services.AddSingleton<CheckpointStore>();
         services.AddSingleton<CheckpointJob>();
         services.AddHostedService<CheckpointWorker>();
+        services.AddSingleton<AuditVerifier>();
+        services.AddSingleton<AuditVerificationJob>();
         services.AddSingleton<AccessHistory>();
         services.AddSingleton<RetentionSweep>();
         services.AddSingleton<RetentionSweepJob>();

@@ -47,6 +47,7 @@ public static class JobsSetup
         schedules.AddOrUpdate<StoredAnswerPurgeJob>(StoredAnswerPurgeJob.Id, job => job.RunAsync(CancellationToken.None), Cron.Hourly());
         schedules.AddOrUpdate<RetentionSweepJob>(RetentionSweepJob.Id, job => job.RunAsync(CancellationToken.None), app.PortalOptions().Retention.SweepCron);
         schedules.AddOrUpdate<CheckpointJob>(CheckpointJob.Id, job => job.RunAsync(CancellationToken.None), app.PortalOptions().Audit.CheckpointCron);
+        schedules.AddOrUpdate<AuditVerificationJob>(AuditVerificationJob.Id, job => job.RunAsync(CancellationToken.None), app.PortalOptions().Audit.VerifyCron);
     }
 
     private sealed class AdminOnly : IDashboardAuthorizationFilter
