@@ -18,7 +18,6 @@ public static class PortalApp
         configure?.Invoke(builder);
         builder.AddPortalCore();
         builder.AddPortalAuthentication();
-        builder.AddRefusedAuthorizationLog();
         builder.AddCollectionApi();
         builder.AddPortalJobs();
         builder.AddPortalHealth();
