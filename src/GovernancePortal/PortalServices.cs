@@ -32,6 +32,7 @@ public static class PortalServices
         services.AddSingleton<DataKeyStore>();
         services.AddSingleton<MasterKeyRotation>();
         services.AddSingleton<SigningKeys>();
+        services.AddSingleton<AccessEvents>();
         services.AddSingleton<RecordStore>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<SubjectDirectory>();
