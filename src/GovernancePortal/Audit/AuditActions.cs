@@ -44,6 +44,7 @@ public static class AuditActions
     public const string GrantApproved = "grant.approved";
     public const string GrantDenied = "grant.denied";
     public const string GrantEnded = "grant.ended";
+    public const string GrantExpired = "grant.expired";
 
     public static readonly IReadOnlyList<AuditAction> All =
     [
@@ -82,6 +83,7 @@ public static class AuditActions
         new(GrantApproved, "Approved a grant to read records"),
         new(GrantDenied, "Denied a grant to read records"),
         new(GrantEnded, "Ended a grant to read records"),
+        new(GrantExpired, "Marked a grant to read records ended at its end time"),
     ];
 
     private static readonly IReadOnlyDictionary<string, AuditAction> ByName = All.ToDictionary(action => action.Name, StringComparer.Ordinal);
