@@ -2,6 +2,7 @@ using System.Globalization;
 using GovernancePortal.Access;
 using GovernancePortal.Crypto;
 using GovernancePortal.Data;
+using GovernancePortal.Jobs;
 using GovernancePortal.Retention;
 using Microsoft.Extensions.Configuration;
 
@@ -20,10 +21,12 @@ public sealed record PortalOptions(
     AuthenticationOptions Authentication,
     CollectionOptions Collection,
     GrantOptions Grants,
-    RetentionOptions Retention)
+    RetentionOptions Retention,
+    JobsOptions Jobs,
+    PauseOptions Pauses)
 {
     /// <summary>What the library needs (<see cref="PortalServices.AddPortalCore"/>).</summary>
-    public PortalSettings Settings => new(Database, Encryption.MasterKeys, Storage.DataFolder, Grants, Retention);
+    public PortalSettings Settings => new(Database, Encryption.MasterKeys, Storage.DataFolder, Grants, Retention, Pauses);
 
     /// <summary>
     /// The web host's settings. Outside Development, OpenID Connect and a master key are required,
@@ -90,12 +93,42 @@ public sealed record PortalOptions(
             new FailedTokenLimit(reader.Count("Collection:FailedTokenLimit:PerMinute", 10), reader.Count("Collection:FailedTokenLimit:Burst", 20)),
             TimeSpan.FromSeconds(reader.Count("Collection:BodyReadTimeoutSeconds", 15)));
         var grants = new GrantOptions(reader.Count("Grants:MaxDays", GrantOptions.Default.MaxDays), reader.Flag("Grants:ShowReaderNames", false));
-        var retention = new RetentionOptions(reader.Text("Retention:SweepCron") ?? RetentionOptions.Default.SweepCron,
-            reader.Count("Retention:BatchSize", RetentionOptions.Default.BatchSize));
+        var jobs = ReadJobs(reader);
+        var retention = new RetentionOptions(jobs.RetentionSweepCron, reader.Count("Retention:BatchSize", RetentionOptions.Default.BatchSize));
+        var pauses = new PauseOptions(reader.Count("Pauses:ReviewAfterDays", PauseOptions.Default.ReviewAfterDays));
 
         reader.ThrowIfAny();
         keys ??= MasterKeyRing.FromConfiguration(configuration, storage.DataFolder, allowGeneratedKey);
-        return new PortalOptions(database!, storage, new EncryptionOptions(keys), demo, authentication, collection, grants, retention);
+        return new PortalOptions(database!, storage, new EncryptionOptions(keys), demo, authentication, collection, grants, retention, jobs, pauses);
+    }
+
+    /// <summary>
+    /// <c>Jobs:…Cron</c>, each checked for the shape of a cron expression. <c>Retention:SweepCron</c>, the
+    /// retention sweep's earlier setting, still counts when <c>Jobs:RetentionSweepCron</c> is not set; both
+    /// set to different schedules is refused rather than one silently winning.
+    /// </summary>
+    private static JobsOptions ReadJobs(SettingsReader reader)
+    {
+        string Cron(string key, string fallback)
+        {
+            if (reader.Text(key) is not { } text)
+                return fallback;
+            if (JobsOptions.LooksLikeCron(text.Trim()))
+                return text.Trim();
+            reader.Problem($"{key} must be a cron expression such as '0 * * * *' (five fields: minute hour day month weekday), not '{text}'.");
+            return fallback;
+        }
+
+        var legacy = Cron("Retention:SweepCron", JobsOptions.Default.RetentionSweepCron);
+        var retention = Cron("Jobs:RetentionSweepCron", legacy);
+        if (reader.Text("Retention:SweepCron") is not null && reader.Text("Jobs:RetentionSweepCron") is not null && retention != legacy)
+            reader.Problem("Jobs:RetentionSweepCron and its earlier name Retention:SweepCron name different schedules; keep only Jobs:RetentionSweepCron.");
+        return new JobsOptions(
+            Cron("Jobs:StoredAnswerPurgeCron", JobsOptions.Default.StoredAnswerPurgeCron),
+            retention,
+            Cron("Jobs:PauseCheckCron", JobsOptions.Default.PauseCheckCron),
+            Cron("Jobs:GrantExpiryCron", JobsOptions.Default.GrantExpiryCron),
+            Cron("Jobs:RequestDeadlinesCron", JobsOptions.Default.RequestDeadlinesCron));
     }
 
     private static bool ReadDevSignIn(SettingsReader reader, bool development, bool oidcConfigured)

@@ -5,6 +5,8 @@ using GovernancePortal.Crypto;
 using GovernancePortal.Data;
 using GovernancePortal.Demo;
 using GovernancePortal.Grants;
+using GovernancePortal.Home;
+using GovernancePortal.Jobs;
 using GovernancePortal.Programs;
 using GovernancePortal.Requests;
 using GovernancePortal.Retention;
@@ -26,6 +28,7 @@ public static class PortalServices
         services.AddSingleton(settings.MasterKeys);
         services.AddSingleton(settings.GrantRules);
         services.AddSingleton(settings.RetentionRules);
+        services.AddSingleton(settings.PauseRules);
         services.AddSingleton<ConnectionFactory>();
         services.AddSingleton(provider => provider.GetRequiredService<ConnectionFactory>().Dialect);
         services.AddSingleton<SchemaMigrator>();
@@ -59,6 +62,14 @@ public static class PortalServices
         services.AddSingleton<RetentionSweep>();
         services.AddSingleton<RetentionSweepJob>();
         services.AddSingleton<RetentionQueries>();
+        services.AddSingleton<JobRuns>();
+        services.AddSingleton<PauseCheck>();
+        services.AddSingleton<PauseCheckJob>();
+        services.AddSingleton<GrantExpiry>();
+        services.AddSingleton<GrantExpiryJob>();
+        services.AddSingleton<RequestDeadlines>();
+        services.AddSingleton<RequestDeadlinesJob>();
+        services.AddSingleton<OfficerHome>();
         services.AddSingleton<DemoData>();
         return services;
     }

@@ -49,6 +49,7 @@ public static class AuditActions
     public const string SignedOut = "session.signed-out";
     public const string SignInRefused = "session.sign-in-refused";
     public const string AccessRefused = "access.refused";
+    public const string GrantExpired = "grant.expired";
 
     public static readonly IReadOnlyList<AuditAction> All =
     [
@@ -92,6 +93,7 @@ public static class AuditActions
         new(SignedOut, "Signed out"),
         new(SignInRefused, "A sign-in was refused"),
         new(AccessRefused, "Was refused a page or an API by their roles"),
+        new(GrantExpired, "Marked a grant to read records ended at its end time"),
     ];
 
     private static readonly IReadOnlyDictionary<string, AuditAction> ByName = All.ToDictionary(action => action.Name, StringComparer.Ordinal);

@@ -85,7 +85,7 @@ public sealed class OidcSignInTests(OidcSignInTests.Portal portal) : IClassFixtu
     }
 
     /// <summary>Pages that only a role grants; a refused or unmapped person must reach none of them.</summary>
-    private static readonly string[] StaffPages = ["/programs", "/requests", "/audit", "/admin/system", "/jobs", "/grants/mine"];
+    private static readonly string[] StaffPages = ["/programs", "/requests", "/audit", "/admin/system", "/admin/jobs", "/grants/mine"];
 
     [Fact]
     public async Task OidcSignIn_EmailOfAnotherAccountWithPortalRoleGroups_IsRefusedAndHoldsNoSession()

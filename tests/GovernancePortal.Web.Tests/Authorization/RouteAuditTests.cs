@@ -42,7 +42,8 @@ public sealed class RouteAuditTests(AuthorizationMatrixTests.Portal portal) : IC
         ["/retention"] = WritesNothing("retention runs and counts per category; no person's data"),
         ["/audit"] = Writes(AuditActions.AuditSearched),
         ["/admin/system"] = WritesNothing("system health: versions, schema, queue sizes; no person's data"),
-        ["/jobs/{**path}"] = WritesNothing("Hangfire's dashboard: job names, times and counts; jobs' arguments hold no person's data"),
+        ["/admin/jobs/{**path}"] = WritesNothing("Hangfire's dashboard: job names, times and counts; jobs' arguments hold no person's data"),
+        ["/pauses"] = WritesNothing("the pause checks: each pause and the count of records received after it; no person's data"),
     };
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
