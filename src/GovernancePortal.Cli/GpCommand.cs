@@ -26,6 +26,7 @@ public static class GpCommand
           keys rotate                              re-wrap every data key and signing key under the current master key
           keys rotate-signing                      retire the current signing key (kept to verify what it signed) and make a new one
           keys public [--out <file>]               print the public signing keys (PEM, newest first) for offline verification
+          retention sweep                          delete the records past their category's retention now (as the hourly job does)
           collector create --program <key> --name <name>
                                                    create a collector and print its token (shown once)
           bench ingest [--records N] [--rounds N] [--engine sqlite|postgres] [--postgres <connection string>]
@@ -84,6 +85,7 @@ public static class GpCommand
                 ["seed-demo"] => await SeedDemo(services, output),
                 ["keys", "rotate"] => await RotateKeys(services, output),
                 ["keys", "rotate-signing"] => await RotateSigningKey(services, output),
+                ["retention", "sweep"] => await SweepRetention(services, output),
                 ["keys", "public", .. var options] => await PublicKeys(services, options, output, error),
                 ["collector", "create", .. var options] => await CreateCollector(services, options, output, error),
                 ["audit", "proof", .. var options] => await AuditCommands.ProofAsync(services.GetRequiredService<AuditTree>(), ParseOptions(options), output, error),
@@ -147,6 +149,13 @@ public static class GpCommand
         await output.WriteLineAsync($"re-wrapped {rewrapped} data key(s) under master key {ring.Current.Id}");
         if (ring.Retired.Count > 0)
             await output.WriteLineAsync("every data key now uses the current master key: Encryption:RetiredMasterKeys can be removed");
+        return 0;
+    }
+
+    private static async Task<int> SweepRetention(IServiceProvider services, TextWriter output)
+    {
+        var run = await services.GetRequiredService<Retention.RetentionSweep>().RunAsync();
+        await output.WriteLineAsync($"retention run {run.RunId}: deleted {run.Deleted} record(s), kept {run.Categories.Sum(c => c.Held)} under a legal hold");
         return 0;
     }
 

@@ -3,6 +3,7 @@ using GovernancePortal.Access;
 using GovernancePortal.Audit;
 using GovernancePortal.Crypto;
 using GovernancePortal.Data;
+using GovernancePortal.Jobs;
 using GovernancePortal.Retention;
 using Microsoft.Extensions.Configuration;
 
@@ -22,10 +23,12 @@ public sealed record PortalOptions(
     CollectionOptions Collection,
     GrantOptions Grants,
     RetentionOptions Retention,
+    JobsOptions Jobs,
+    PauseOptions Pauses,
     AuditOptions Audit)
 {
     /// <summary>What the library needs (<see cref="PortalServices.AddPortalCore"/>).</summary>
-    public PortalSettings Settings => new(Database, Encryption.MasterKeys, Storage.DataFolder, Grants, Retention, Audit);
+    public PortalSettings Settings => new(Database, Encryption.MasterKeys, Storage.DataFolder, Grants, Retention, Pauses, Audit);
 
     /// <summary>
     /// The web host's settings. Outside Development, OpenID Connect and a master key are required,
@@ -92,17 +95,62 @@ public sealed record PortalOptions(
             new FailedTokenLimit(reader.Count("Collection:FailedTokenLimit:PerMinute", 10), reader.Count("Collection:FailedTokenLimit:Burst", 20)),
             TimeSpan.FromSeconds(reader.Count("Collection:BodyReadTimeoutSeconds", 15)));
         var grants = new GrantOptions(reader.Count("Grants:MaxDays", GrantOptions.Default.MaxDays), reader.Flag("Grants:ShowReaderNames", false));
-        var retention = new RetentionOptions(reader.Text("Retention:SweepCron") ?? RetentionOptions.Default.SweepCron,
-            reader.Count("Retention:BatchSize", RetentionOptions.Default.BatchSize));
-        var origin = reader.Text("Audit:Origin") ?? AuditOptions.Default.Origin;
-        if (!AuditOptions.IsValidOrigin(origin))
-            reader.Problem($"Audit:Origin must be one word of printable ASCII without '+' (at most 200 characters), such as governance-portal/example.com, not '{origin}'.");
-        var audit = new AuditOptions(origin, reader.Count("Audit:CheckpointEvery", AuditOptions.Default.CheckpointEvery),
-            reader.Text("Audit:CheckpointCron") ?? AuditOptions.Default.CheckpointCron, reader.Text("Audit:VerifyCron") ?? AuditOptions.Default.VerifyCron);
+        var jobs = ReadJobs(reader);
+        var retention = new RetentionOptions(jobs.RetentionSweepCron, reader.Count("Retention:BatchSize", RetentionOptions.Default.BatchSize));
+        var pauses = new PauseOptions(reader.Count("Pauses:ReviewAfterDays", PauseOptions.Default.ReviewAfterDays));
+        var audit = ReadAudit(reader);
 
         reader.ThrowIfAny();
         keys ??= MasterKeyRing.FromConfiguration(configuration, storage.DataFolder, allowGeneratedKey);
-        return new PortalOptions(database!, storage, new EncryptionOptions(keys), demo, authentication, collection, grants, retention, audit);
+        return new PortalOptions(database!, storage, new EncryptionOptions(keys), demo, authentication, collection, grants, retention, jobs, pauses, audit);
+    }
+
+    /// <summary><c>Audit:…</c>: the checkpoints' origin and interval, and the checkpoint and verification jobs' crons.</summary>
+    private static AuditOptions ReadAudit(SettingsReader reader)
+    {
+        var origin = reader.Text("Audit:Origin") ?? AuditOptions.Default.Origin;
+        if (!AuditOptions.IsValidOrigin(origin))
+            reader.Problem($"Audit:Origin must be one word of printable ASCII without '+' (at most 200 characters), such as governance-portal/example.com, not '{origin}'.");
+        string Cron(string key, string fallback)
+        {
+            if (reader.Text(key) is not { } text)
+                return fallback;
+            if (JobsOptions.LooksLikeCron(text.Trim()))
+                return text.Trim();
+            reader.Problem($"{key} must be a cron expression such as '0 * * * *' (five fields: minute hour day month weekday), not '{text}'.");
+            return fallback;
+        }
+        return new AuditOptions(origin, reader.Count("Audit:CheckpointEvery", AuditOptions.Default.CheckpointEvery),
+            Cron("Audit:CheckpointCron", AuditOptions.Default.CheckpointCron), Cron("Audit:VerifyCron", AuditOptions.Default.VerifyCron));
+    }
+
+    /// <summary>
+    /// <c>Jobs:…Cron</c>, each checked for the shape of a cron expression. <c>Retention:SweepCron</c>, the
+    /// retention sweep's earlier setting, still counts when <c>Jobs:RetentionSweepCron</c> is not set; both
+    /// set to different schedules is refused rather than one silently winning.
+    /// </summary>
+    private static JobsOptions ReadJobs(SettingsReader reader)
+    {
+        string Cron(string key, string fallback)
+        {
+            if (reader.Text(key) is not { } text)
+                return fallback;
+            if (JobsOptions.LooksLikeCron(text.Trim()))
+                return text.Trim();
+            reader.Problem($"{key} must be a cron expression such as '0 * * * *' (five fields: minute hour day month weekday), not '{text}'.");
+            return fallback;
+        }
+
+        var legacy = Cron("Retention:SweepCron", JobsOptions.Default.RetentionSweepCron);
+        var retention = Cron("Jobs:RetentionSweepCron", legacy);
+        if (reader.Text("Retention:SweepCron") is not null && reader.Text("Jobs:RetentionSweepCron") is not null && retention != legacy)
+            reader.Problem("Jobs:RetentionSweepCron and its earlier name Retention:SweepCron name different schedules; keep only Jobs:RetentionSweepCron.");
+        return new JobsOptions(
+            Cron("Jobs:StoredAnswerPurgeCron", JobsOptions.Default.StoredAnswerPurgeCron),
+            retention,
+            Cron("Jobs:PauseCheckCron", JobsOptions.Default.PauseCheckCron),
+            Cron("Jobs:GrantExpiryCron", JobsOptions.Default.GrantExpiryCron),
+            Cron("Jobs:RequestDeadlinesCron", JobsOptions.Default.RequestDeadlinesCron));
     }
 
     private static bool ReadDevSignIn(SettingsReader reader, bool development, bool oidcConfigured)

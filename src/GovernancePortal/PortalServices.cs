@@ -5,6 +5,8 @@ using GovernancePortal.Crypto;
 using GovernancePortal.Data;
 using GovernancePortal.Demo;
 using GovernancePortal.Grants;
+using GovernancePortal.Home;
+using GovernancePortal.Jobs;
 using GovernancePortal.Programs;
 using GovernancePortal.Requests;
 using GovernancePortal.Retention;
@@ -27,12 +29,14 @@ public static class PortalServices
         services.AddSingleton(settings.GrantRules);
         services.AddSingleton(settings.RetentionRules);
         services.AddSingleton(settings.AuditRules);
+        services.AddSingleton(settings.PauseRules);
         services.AddSingleton<ConnectionFactory>();
         services.AddSingleton(provider => provider.GetRequiredService<ConnectionFactory>().Dialect);
         services.AddSingleton<SchemaMigrator>();
         services.AddSingleton<DataKeyStore>();
         services.AddSingleton<MasterKeyRotation>();
         services.AddSingleton<SigningKeys>();
+        services.AddSingleton<AccessEvents>();
         services.AddSingleton<RecordStore>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<SubjectDirectory>();
@@ -65,6 +69,14 @@ public static class PortalServices
         services.AddSingleton<RetentionSweep>();
         services.AddSingleton<RetentionSweepJob>();
         services.AddSingleton<RetentionQueries>();
+        services.AddSingleton<JobRuns>();
+        services.AddSingleton<PauseCheck>();
+        services.AddSingleton<PauseCheckJob>();
+        services.AddSingleton<GrantExpiry>();
+        services.AddSingleton<GrantExpiryJob>();
+        services.AddSingleton<RequestDeadlines>();
+        services.AddSingleton<RequestDeadlinesJob>();
+        services.AddSingleton<OfficerHome>();
         services.AddSingleton<DemoData>();
         return services;
     }

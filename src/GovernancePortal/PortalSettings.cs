@@ -1,19 +1,24 @@
 using GovernancePortal.Audit;
 using GovernancePortal.Crypto;
 using GovernancePortal.Data;
+using GovernancePortal.Jobs;
 using GovernancePortal.Retention;
 using Microsoft.Extensions.Configuration;
 
 namespace GovernancePortal;
 
 /// <summary>The settings every entry point (web host, gp, tests) needs before anything else can run.</summary>
-public sealed record PortalSettings(DatabaseOptions Database, MasterKeyRing MasterKeys, string DataFolder, GrantOptions? Grants = null, RetentionOptions? Retention = null, AuditOptions? Audit = null)
+public sealed record PortalSettings(DatabaseOptions Database, MasterKeyRing MasterKeys, string DataFolder, GrantOptions? Grants = null, RetentionOptions? Retention = null,
+    PauseOptions? Pauses = null, AuditOptions? Audit = null)
 {
     /// <summary>The grant rules in force: <see cref="Grants"/>, or their defaults.</summary>
     public GrantOptions GrantRules => Grants ?? GrantOptions.Default;
 
     /// <summary>The retention sweep's settings in force: <see cref="Retention"/>, or their defaults.</summary>
     public RetentionOptions RetentionRules => Retention ?? RetentionOptions.Default;
+
+    /// <summary>The pause checks' settings in force: <see cref="Pauses"/>, or their defaults.</summary>
+    public PauseOptions PauseRules => Pauses ?? PauseOptions.Default;
 
     /// <summary>The audit log's checkpoint and verification settings in force: <see cref="Audit"/>, or their defaults.</summary>
     public AuditOptions AuditRules => Audit ?? AuditOptions.Default;

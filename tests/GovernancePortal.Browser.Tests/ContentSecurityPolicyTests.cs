@@ -44,10 +44,10 @@ public sealed class ContentSecurityPolicyTests(RunningPortal portal)
         {
             await page.SignInAsync("Portal Admin");
 
-            await page.GotoAsync("/jobs");
+            await page.GotoAsync("/admin/jobs");
             await page.GetByRole(AriaRole.Link, new() { Name = "Recurring Jobs" }).First.ClickAsync();
 
-            await Expect(page).ToHaveURLAsync(new Regex("/jobs/recurring$"));
+            await Expect(page).ToHaveURLAsync(new Regex("/admin/jobs/recurring$"));
         });
 
     [Fact]

@@ -37,6 +37,9 @@ public sealed record GrantSummary
     public string? RevokedBy { get; init; }
     public DateTimeOffset? RevokedAt { get; init; }
     public string? EndReason { get; init; }
+
+    /// <summary>When the expiry sweep marked the grant ended, after its end time (<see cref="GrantExpiry"/>).</summary>
+    public DateTimeOffset? ExpiredAt { get; init; }
     public string CategoryKeys { get; init; } = "";
 
     public IReadOnlyList<string> Categories => CategoryKeys.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -78,7 +81,7 @@ public sealed record GrantDetail(GrantSummary Grant, IReadOnlyList<GrantReview> 
             if (Grant.RevokedAt is { } ended)
                 steps.Add(new GrantStep(ended, Grant.RevokedBy ?? "", "Ended early", Grant.EndReason));
             else if (Grant.ApprovedAt is not null && Grant.DeniedAt is null)
-                steps.Add(new GrantStep(Grant.ExpiresAt, "", "Ends", null));
+                steps.Add(new GrantStep(Grant.ExpiresAt, "", Grant.ExpiredAt is null ? "Ends" : "Ended at its end time", null));
             return steps.OrderBy(s => s.At).ToList();
         }
     }
@@ -96,7 +99,7 @@ public sealed class GrantQueries(ConnectionFactory connections)
         SELECT g.id AS Id, p.key AS ProgramKey, p.name AS ProgramName, g.principal AS Principal, g.principal_subject_id AS PrincipalSubjectId,
                g.purpose AS Purpose, g.justification AS Justification, g.requested_at AS RequestedAt,
                g.approved_by AS ApprovedBy, g.approved_at AS ApprovedAt, g.approvals_needed AS ApprovalsNeeded, g.denied_at AS DeniedAt,
-               g.expires_at AS ExpiresAt, g.revoked_by AS RevokedBy, g.revoked_at AS RevokedAt, g.end_reason AS EndReason,
+               g.expires_at AS ExpiresAt, g.revoked_by AS RevokedBy, g.revoked_at AS RevokedAt, g.end_reason AS EndReason, g.expired_at AS ExpiredAt,
                coalesce((SELECT string_agg(c.key, ', ') FROM grant_categories gc JOIN categories c ON c.id = gc.category_id WHERE gc.grant_id = g.id), '') AS CategoryKeys
         FROM grants g JOIN programs p ON p.id = g.program_id
         """;

@@ -60,6 +60,16 @@ public sealed record DataRequest
     /// <summary>The legal deadline in force: the extended one when an officer extended it.</summary>
     public DateTimeOffset EffectiveDueAt => ExtendedDueAt ?? DueAt;
 
+    /// <summary>The flag the deadline sweep raised (<see cref="RequestDeadlines"/>), kept as it was raised.</summary>
+    public string? DeadlineFlag { get; init; }
+    public DateTimeOffset? DeadlineFlaggedAt { get; init; }
+
+    /// <summary>The deadline in force when the flag was raised; after an extension the flag no longer applies.</summary>
+    public DateTimeOffset? DeadlineFlaggedFor { get; init; }
+
+    /// <summary>The flag in force: raised against the current deadline of an open request; otherwise null.</summary>
+    public string? RaisedFlag => IsOpen && DeadlineFlaggedFor == EffectiveDueAt ? DeadlineFlag : null;
+
     public bool IsOpen => RequestStatus.IsOpen(Status);
 }
 
@@ -95,7 +105,8 @@ public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries pr
         p.key AS ProgramKey, c.key AS CategoryKey, r.status AS Status, r.received_at AS ReceivedAt, r.due_at AS DueAt,
         r.extended_due_at AS ExtendedDueAt, r.extension_reason AS ExtensionReason, r.decided_by AS DecidedBy,
         r.decision_reason AS DecisionReason, r.completed_at AS CompletedAt, r.receipt AS Receipt,
-        r.progress_done AS ProgressDone, r.progress_total AS ProgressTotal, r.progress_at AS ProgressAt, r.progress_stopped_at AS ProgressStoppedAt
+        r.progress_done AS ProgressDone, r.progress_total AS ProgressTotal, r.progress_at AS ProgressAt, r.progress_stopped_at AS ProgressStoppedAt,
+        r.deadline_flag AS DeadlineFlag, r.deadline_flagged_at AS DeadlineFlaggedAt, r.deadline_flagged_for AS DeadlineFlaggedFor
         FROM requests r
         JOIN subjects s ON s.id = r.subject_id
         LEFT JOIN programs p ON p.id = r.program_id

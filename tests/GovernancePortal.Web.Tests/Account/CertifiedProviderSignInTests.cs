@@ -18,8 +18,8 @@ namespace GovernancePortal.Web.Tests.Account;
 /// </summary>
 public abstract class CertifiedProviderSignInTests(CertifiedProviderPortal portal)
 {
-    /// <summary>Pages for officers, auditors and admins (the job dashboard is at /jobs); none is open to a plain employee or to nobody.</summary>
-    private static readonly string[] StaffPages = ["/programs", "/requests", "/audit", "/admin/system", "/jobs"];
+    /// <summary>Pages for officers, auditors and admins (the job dashboard is at /admin/jobs); none is open to a plain employee or to nobody.</summary>
+    private static readonly string[] StaffPages = ["/programs", "/requests", "/audit", "/admin/system", "/admin/jobs"];
 
     protected static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
@@ -38,7 +38,7 @@ public abstract class CertifiedProviderSignInTests(CertifiedProviderPortal porta
         Assert.Contains("Model Capability Initiative", await programs.Content.ReadAsStringAsync(Cancellation));
         using var requests = await browser.GetPageAsync("/requests");
         Assert.Equal(HttpStatusCode.OK, requests.StatusCode);
-        foreach (var page in new[] { "/audit", "/admin/system", "/jobs" })
+        foreach (var page in new[] { "/audit", "/admin/system", "/admin/jobs" })
             await AssertDeniedAsync(browser, page);
     }
 

@@ -40,6 +40,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Portal por
         new("GET POST", "/grants/ask", Who.InRole(Roles.DataConsumer)),
         new("GET POST", "/grants", Who.InRole(Roles.PrivacyOfficer)),
         new("GET POST", "/retention", Who.InRole(Roles.PrivacyOfficer)),
+        new("GET POST", "/pauses", Who.InRole(Roles.PrivacyOfficer)),
         new("GET POST", "/grants/{Id:long}", "/grants/1", Who.InRole(Roles.PrivacyOfficer)),
         new("GET POST", "/grants/exposure/{Key}", "/grants/exposure/mci", Who.InRole(Roles.PrivacyOfficer)),
         new("GET POST", "/audit", Who.InRole(Roles.Auditor)),
@@ -76,7 +77,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Portal por
         // Operations
         new("*", "/health/live", Who.Anyone),
         new("*", "/health/ready", Who.Anyone),
-        new("*", "/jobs/{**path}", "/jobs", Who.InRole(Roles.Admin)),
+        new("*", "/admin/jobs/{**path}", "/admin/jobs", Who.InRole(Roles.Admin)),
 
         // Blazor's own endpoints: the circuit hub, and the redirect helper of enhanced navigation
         new("*", "/_blazor", Who.SignedIn),

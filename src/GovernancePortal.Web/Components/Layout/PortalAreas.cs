@@ -29,11 +29,13 @@ public static class PortalAreas
             "Ask for a grant: one program, the categories you need, your purpose and justification, and an end."),
         new("Retention", "/retention", Icons.Material.Filled.AutoDelete, Roles.PrivacyOfficer,
             "Each category's records against its retention (oldest, overdue, kept by a legal hold) and every run of the retention sweep."),
+        new("Pause checks", "/pauses", Icons.Material.Filled.PauseCircle, Roles.PrivacyOfficer,
+            "Every pause checked against the records: none may arrive after a pause commits. Alerts, and pauses open long enough to review."),
         new("Audit log", "/audit", Icons.Material.Filled.FactCheck, Roles.Auditor,
             "The append-only, hash-chained log of every access and every change."),
         new("System", "/admin/system", Icons.Material.Filled.MonitorHeart, Roles.Admin,
             "Database engine and schema state, health endpoints and background jobs."),
-        new("Jobs", "/jobs", Icons.Material.Filled.Schedule, Roles.Admin,
+        new("Jobs", "/admin/jobs", Icons.Material.Filled.Schedule, Roles.Admin,
             "The background job dashboard: retention, erasure, pauses and grant expiry sweeps.", ExternalPage: true),
     ];
 

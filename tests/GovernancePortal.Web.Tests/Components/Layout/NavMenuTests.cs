@@ -6,7 +6,7 @@ namespace GovernancePortal.Web.Tests.Components.Layout;
 
 public sealed class NavMenuTests : PortalComponentTest
 {
-    private static readonly string[] RoleAreas = ["Programs", "Request queue", "My grants", "Audit log", "System", "Jobs"];
+    private static readonly string[] RoleAreas = ["Programs", "Request queue", "Pause checks", "My grants", "Audit log", "System", "Jobs"];
 
     [Fact]
     public void NavMenu_Employee_SeesHomeAndTheirOwnDataAreasOnly()
@@ -25,7 +25,8 @@ public sealed class NavMenuTests : PortalComponentTest
     [InlineData(Roles.DataConsumer, "My grants", "/grants/mine")]
     [InlineData(Roles.Auditor, "Audit log", "/audit")]
     [InlineData(Roles.Admin, "System", "/admin/system")]
-    [InlineData(Roles.Admin, "Jobs", "/jobs")]
+    [InlineData(Roles.Admin, "Jobs", "/admin/jobs")]
+    [InlineData(Roles.PrivacyOfficer, "Pause checks", "/pauses")]
     public void NavMenu_RoleHolder_SeesTheirArea(string role, string area, string href)
     {
         var links = RenderFor(Roles.Employee, role);
@@ -35,7 +36,7 @@ public sealed class NavMenuTests : PortalComponentTest
     }
 
     [Theory]
-    [InlineData(Roles.PrivacyOfficer, "Programs", "Request queue")]
+    [InlineData(Roles.PrivacyOfficer, "Programs", "Request queue", "Pause checks")]
     [InlineData(Roles.DataConsumer, "My grants")]
     [InlineData(Roles.Auditor, "Audit log")]
     [InlineData(Roles.Admin, "System", "Jobs")]

@@ -1,0 +1,79 @@
+using GovernancePortal.Audit;
+using GovernancePortal.Collection;
+using GovernancePortal.Grants;
+using GovernancePortal.Jobs;
+using GovernancePortal.Programs;
+using GovernancePortal.Requests;
+using GovernancePortal.Retention;
+using GovernancePortal.Testing;
+using GovernancePortal.Web.Tests.Hosting;
+using Hangfire;
+using Hangfire.Common;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace GovernancePortal.Web.Tests.Infrastructure;
+
+/// <summary>The host schedules every recurring job, at the Jobs section's crons (the sweeps themselves are proven in the library's tests).</summary>
+public sealed class JobSchedulesTests
+{
+    [Fact]
+    public async Task Host_SchedulesEveryJob_AtItsDefault()
+    {
+        var added = await ScheduledAsync(null);
+
+        Assert.Equal(new Dictionary<string, (Type, string)>
+        {
+            [StoredAnswerPurgeJob.Id] = (typeof(StoredAnswerPurgeJob), Cron.Hourly()),
+            [RetentionSweepJob.Id] = (typeof(RetentionSweepJob), Cron.Hourly()),
+            [PauseCheckJob.Id] = (typeof(PauseCheckJob), "*/15 * * * *"),
+            [GrantExpiryJob.Id] = (typeof(GrantExpiryJob), "*/5 * * * *"),
+            [RequestDeadlinesJob.Id] = (typeof(RequestDeadlinesJob), Cron.Hourly()),
+            [CheckpointJob.Id] = (typeof(CheckpointJob), Cron.Hourly()),
+            [AuditVerificationJob.Id] = (typeof(AuditVerificationJob), "30 3 * * *"),
+        }, added.ToDictionary(pair => pair.Key, pair => (pair.Value.Job.Type, pair.Value.Cron)));
+        Assert.All(added.Values, scheduled => Assert.Equal("RunAsync", scheduled.Job.Method.Name));
+    }
+
+    [Fact]
+    public async Task Host_SchedulesEachJob_AtItsConfiguredCron()
+    {
+        var added = await ScheduledAsync(new Dictionary<string, string?>
+        {
+            ["Jobs:PauseCheckCron"] = "*/2 * * * *",
+            ["Jobs:GrantExpiryCron"] = "* * * * *",
+            ["Jobs:RequestDeadlinesCron"] = "0 6 * * *",
+            ["Jobs:StoredAnswerPurgeCron"] = "30 * * * *",
+            ["Retention:SweepCron"] = "*/20 * * * *",
+        });
+
+        Assert.Equal("*/2 * * * *", added[PauseCheckJob.Id].Cron);
+        Assert.Equal("* * * * *", added[GrantExpiryJob.Id].Cron);
+        Assert.Equal("0 6 * * *", added[RequestDeadlinesJob.Id].Cron);
+        Assert.Equal("30 * * * *", added[StoredAnswerPurgeJob.Id].Cron);
+        Assert.Equal("*/20 * * * *", added[RetentionSweepJob.Id].Cron);
+    }
+
+    private static async Task<Dictionary<string, (Job Job, string Cron)>> ScheduledAsync(IReadOnlyDictionary<string, string?>? settings)
+    {
+        // Hangfire keeps its storage in a static, which parallel test hosts overwrite; the schedule is read where the host hands it over.
+        var schedules = new RecordedSchedules();
+        await using var portal = PortalFactory.For(Engine.Sqlite, settings, testServices: services => services.AddSingleton<IRecurringJobManager>(schedules));
+        await portal.InitializeAsync();
+
+        using var client = portal.CreateClient();
+
+        return schedules.Added;
+    }
+
+    private sealed class RecordedSchedules : IRecurringJobManager
+    {
+        public Dictionary<string, (Job Job, string Cron)> Added { get; } = new(StringComparer.Ordinal);
+
+        public void AddOrUpdate(string recurringJobId, Job job, string cronExpression, RecurringJobOptions options) =>
+            Added[recurringJobId] = (job, cronExpression);
+
+        public void Trigger(string recurringJobId) => throw new NotSupportedException();
+
+        public void RemoveIfExists(string recurringJobId) => Added.Remove(recurringJobId);
+    }
+}
