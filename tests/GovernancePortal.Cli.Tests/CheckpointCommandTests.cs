@@ -143,6 +143,8 @@ public sealed class CheckpointCommandTests : DatabaseTests
     [InlineData("Audit:Origin", "two words", "Audit:Origin must be one word")]
     [InlineData("Audit:Origin", "a+b", "Audit:Origin must be one word")]
     [InlineData("Audit:CheckpointEvery", "0", "Audit:CheckpointEvery must be a whole number")]
+    [InlineData("Audit:CheckpointCron", "hourly", "Audit:CheckpointCron must be a cron expression")]
+    [InlineData("Audit:VerifyCron", "every day", "Audit:VerifyCron must be a cron expression")]
     public async Task BadAuditSetting_ExitsWith2AndOneLineNamingIt(string setting, string value, string problem)
     {
         await using var db = await TestDatabase.CreateAsync(Engine.Sqlite);
