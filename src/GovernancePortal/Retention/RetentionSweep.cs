@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using GovernancePortal.Access;
 using GovernancePortal.Audit;
@@ -37,13 +38,20 @@ public sealed class RetentionSweep(ConnectionFactory connections, ProgramQueries
                   AND (h.program_id IS NULL OR h.program_id = r.program_id))
         """;
 
-    private const string DeleteBatch = $"""
-        DELETE FROM records WHERE id IN (
-            SELECT r.id FROM records r
-            WHERE r.category_id = @CategoryId AND r.captured_at <= @Cutoff AND NOT {HeldBy}
-            ORDER BY r.captured_at, r.id
-            LIMIT @BatchSize)
+    // Keyset batches: each starts after the last record the previous one chose, so a batch reads only rows it
+    // has not passed yet, never the index entries of rows deleted before it or of held rows it walked past.
+    private const string ChooseBatch = $"""
+        SELECT r.id AS Id, r.captured_at AS CapturedAt FROM records r
+        WHERE r.category_id = @CategoryId AND r.captured_at <= @Cutoff
+          AND r.captured_at >= @AfterAt AND (r.captured_at > @AfterAt OR r.id > @AfterId)
+          AND NOT {HeldBy}
+        ORDER BY r.captured_at, r.id
+        LIMIT @BatchSize
         """;
+
+    // By primary key, and not as "id IN (subquery)", which PostgreSQL joins against a scan of the whole table.
+    // The hold is checked again here, in the statement that deletes.
+    private const string DeleteChosen = "DELETE FROM records AS r WHERE r.id {0} AND NOT " + HeldBy;
 
     private const string CountHeld = $"SELECT count(*) FROM records r WHERE r.category_id = @CategoryId AND r.captured_at <= @Cutoff AND {HeldBy}";
 
@@ -94,18 +102,31 @@ public sealed class RetentionSweep(ConnectionFactory connections, ProgramQueries
     {
         long deleted = 0;
         var batches = 0;
+        var after = new DeletedKey { CapturedAt = DateTimeOffset.MinValue, Id = 0 };
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
             await using var scope = await connections.BeginWriteAsync(cancellationToken);
-            var removed = await scope.ExecuteAsync(DeleteBatch, new { CategoryId = categoryId, Cutoff = cutoff, options.BatchSize });
+            var chosen = await scope.QueryAsync<DeletedKey>(ChooseBatch, new
+            {
+                CategoryId = categoryId, Cutoff = cutoff, AfterAt = after.CapturedAt, AfterId = after.Id, options.BatchSize,
+            });
+            var removed = chosen.Count == 0 ? 0 : await scope.ExecuteAsync(string.Format(CultureInfo.InvariantCulture, DeleteChosen, scope.Dialect.AnyOf("@Ids")),
+                new { Ids = scope.Dialect.List(chosen.Select(key => key.Id)) });
             await scope.CommitAsync();
             batches++;
             deleted += removed;
-            // Fewer than a full batch means none were left when it ran; another node may still be deleting the rest.
-            if (removed < options.BatchSize)
+            // Fewer than a full batch means none were left when it was chosen; another node may be deleting the rest.
+            if (chosen.Count < options.BatchSize)
                 return (deleted, batches);
+            after = chosen[^1];
         }
+    }
+
+    private sealed record DeletedKey
+    {
+        public DateTimeOffset CapturedAt { get; init; }
+        public long Id { get; init; }
     }
 
     private async Task<long> CountHeldAsync(long categoryId, DateTimeOffset cutoff, CancellationToken cancellationToken)
