@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using GovernancePortal.Access;
 using GovernancePortal.Audit;
@@ -38,10 +37,10 @@ public sealed class RetentionSweep(ConnectionFactory connections, ProgramQueries
                   AND (h.program_id IS NULL OR h.program_id = r.program_id))
         """;
 
-    // Keyset batches: each starts after the last record the previous one chose, so a batch reads only rows it
+    // Keyset batches: each starts after the last record the previous one deleted, so a batch reads only rows it
     // has not passed yet, never the index entries of rows deleted before it or of held rows it walked past.
     private const string ChooseBatch = $"""
-        SELECT r.id AS Id, r.captured_at AS CapturedAt FROM records r
+        SELECT r.id FROM records r
         WHERE r.category_id = @CategoryId AND r.captured_at <= @Cutoff
           AND r.captured_at >= @AfterAt AND (r.captured_at > @AfterAt OR r.id > @AfterId)
           AND NOT {HeldBy}
@@ -49,9 +48,17 @@ public sealed class RetentionSweep(ConnectionFactory connections, ProgramQueries
         LIMIT @BatchSize
         """;
 
-    // By primary key, and not as "id IN (subquery)", which PostgreSQL joins against a scan of the whole table.
-    // The hold is checked again here, in the statement that deletes.
-    private const string DeleteChosen = "DELETE FROM records AS r WHERE r.id {0} AND NOT " + HeldBy;
+    // PostgreSQL joins "id IN (subquery)" against a scan of the whole table; an array of the chosen ids is
+    // deleted through the primary key. SQLite looks each id of the IN list up by rowid.
+    private const string DeleteBatchPostgres = $"""
+        DELETE FROM records WHERE id = ANY(ARRAY({ChooseBatch}))
+        RETURNING captured_at AS CapturedAt, id AS Id
+        """;
+
+    private const string DeleteBatchSqlite = $"""
+        DELETE FROM records WHERE id IN ({ChooseBatch})
+        RETURNING captured_at AS CapturedAt, id AS Id
+        """;
 
     private const string CountHeld = $"SELECT count(*) FROM records r WHERE r.category_id = @CategoryId AND r.captured_at <= @Cutoff AND {HeldBy}";
 
@@ -107,19 +114,17 @@ public sealed class RetentionSweep(ConnectionFactory connections, ProgramQueries
         {
             cancellationToken.ThrowIfCancellationRequested();
             await using var scope = await connections.BeginWriteAsync(cancellationToken);
-            var chosen = await scope.QueryAsync<DeletedKey>(ChooseBatch, new
+            var removed = await scope.QueryAsync<DeletedKey>(scope.Dialect.Provider == DatabaseProvider.Postgres ? DeleteBatchPostgres : DeleteBatchSqlite, new
             {
                 CategoryId = categoryId, Cutoff = cutoff, AfterAt = after.CapturedAt, AfterId = after.Id, options.BatchSize,
             });
-            var removed = chosen.Count == 0 ? 0 : await scope.ExecuteAsync(string.Format(CultureInfo.InvariantCulture, DeleteChosen, scope.Dialect.AnyOf("@Ids")),
-                new { Ids = scope.Dialect.List(chosen.Select(key => key.Id)) });
             await scope.CommitAsync();
             batches++;
-            deleted += removed;
-            // Fewer than a full batch means none were left when it was chosen; another node may be deleting the rest.
-            if (chosen.Count < options.BatchSize)
+            deleted += removed.Count;
+            // Fewer than a full batch means none were left when it ran; another node may still be deleting the rest.
+            if (removed.Count < options.BatchSize)
                 return (deleted, batches);
-            after = chosen[^1];
+            after = removed.MaxBy(key => (key.CapturedAt, key.Id))!;
         }
     }
 
