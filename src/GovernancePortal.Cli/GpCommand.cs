@@ -171,7 +171,7 @@ public static class GpCommand
             return await RunMyDataBench(values, output, error);
         if (args is ["grant-read", ..] && values is not null)
             return await RunGrantReadBench(values, output, error);
-        if (args is ["purge", ..] && values is not null)
+        if (args is ["purge", ..])
             return await RunPurgeBench(values, output, error);
         if (args is not ["ingest", ..] || values is null)
         {
@@ -218,8 +218,9 @@ public static class GpCommand
         return await GrantReadBenchmark.RunAsync(records, engine == "postgres" ? DatabaseProvider.Postgres : DatabaseProvider.Sqlite, postgres, output);
     }
 
-    private static async Task<int> RunPurgeBench(Dictionary<string, string> values, TextWriter output, TextWriter error)
+    private static async Task<int> RunPurgeBench(Dictionary<string, string>? options, TextWriter output, TextWriter error)
     {
+        var values = options ?? new Dictionary<string, string> { ["--records"] = "" };
         var records = int.TryParse(values.GetValueOrDefault("--records", "1000000"), out var r) && r >= 1_000 ? r : -1;
         var batch = int.TryParse(values.GetValueOrDefault("--batch", RetentionOptions.Default.BatchSize.ToString(CultureInfo.InvariantCulture)), out var b) && b >= 1 ? b : -1;
         var engine = values.GetValueOrDefault("--engine", "sqlite").ToLowerInvariant();
