@@ -25,7 +25,10 @@ public static class GpCommand
 
           migrate                                  apply the schema files of db/<engine>/ (safe to repeat)
           seed-demo                                load the demo programs, users and records (once)
-          keys rotate                              re-wrap every data key under the current master key
+          keys rotate                              re-wrap every data key and signing key under the current master key
+          keys rotate-signing                      retire the current signing key (kept to verify what it signed) and make a new one
+          keys public [--out <file>]               print the public signing keys (PEM, newest first) for offline verification
+          retention sweep                          delete the records past their category's retention now (as the hourly job does)
           collector create --program <key> --name <name>
                                                    create a collector and print its token (shown once)
           bench ingest [--records N] [--rounds N] [--engine sqlite|postgres] [--postgres <connection string>]
@@ -76,6 +79,9 @@ public static class GpCommand
                 ["migrate"] => await Migrate(services, output),
                 ["seed-demo"] => await SeedDemo(services, output),
                 ["keys", "rotate"] => await RotateKeys(services, output),
+                ["keys", "rotate-signing"] => await RotateSigningKey(services, output),
+                ["retention", "sweep"] => await SweepRetention(services, output),
+                ["keys", "public", .. var options] => await PublicKeys(services, options, output, error),
                 ["collector", "create", .. var options] => await CreateCollector(services, options, output, error),
                 ["audit", "proof", .. var options] => await AuditCommands.ProofAsync(services.GetRequiredService<AuditTree>(), ParseOptions(options), output, error),
                 ["audit", "consistency", .. var options] => await AuditCommands.ConsistencyAsync(services.GetRequiredService<AuditTree>(), ParseOptions(options), output, error),
@@ -137,6 +143,55 @@ public static class GpCommand
         await output.WriteLineAsync($"re-wrapped {rewrapped} data key(s) under master key {ring.Current.Id}");
         if (ring.Retired.Count > 0)
             await output.WriteLineAsync("every data key now uses the current master key: Encryption:RetiredMasterKeys can be removed");
+        return 0;
+    }
+
+    private static async Task<int> SweepRetention(IServiceProvider services, TextWriter output)
+    {
+        var run = await services.GetRequiredService<Retention.RetentionSweep>().RunAsync();
+        await output.WriteLineAsync($"retention run {run.RunId}: deleted {run.Deleted} record(s), kept {run.Categories.Sum(c => c.Held)} under a legal hold");
+        return 0;
+    }
+
+    private static async Task<int> RotateSigningKey(IServiceProvider services, TextWriter output)
+    {
+        var created = await services.GetRequiredService<SigningKeys>().RotateAsync(new Actor($"gp ({Environment.UserName})", []));
+        await output.WriteLineAsync($"new signing key {created.KeyId}; earlier keys are retired and still verify what they signed");
+        return 0;
+    }
+
+    private static async Task<int> PublicKeys(IServiceProvider services, string[] options, TextWriter output, TextWriter error)
+    {
+        var values = ParseOptions(options);
+        if (values is null || values.Keys.Any(key => key != "--out"))
+        {
+            await error.WriteLineAsync("gp: usage: gp keys public [--out <file>]");
+            return 2;
+        }
+        var keys = await services.GetRequiredService<SigningKeys>().PublicKeysAsync();
+        if (keys.Count == 0)
+        {
+            await error.WriteLineAsync("gp: the portal has no signing key yet; it makes one the first time it signs (or run gp keys rotate-signing)");
+            return 1;
+        }
+        var pem = string.Concat(keys.Select(key => key.Pem));
+        if (values.TryGetValue("--out", out var path))
+        {
+            try
+            {
+                await File.WriteAllTextAsync(path, pem);
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                await error.WriteLineAsync($"gp: cannot write {path}: {exception.Message}");
+                return 2;
+            }
+            await output.WriteLineAsync($"{keys.Count} public key(s) written to {path}; current key {keys[0].KeyId}");
+            return 0;
+        }
+        foreach (var key in keys)
+            await output.WriteLineAsync($"# key {key.KeyId}, {key.Algorithm}, created {key.CreatedAt:yyyy-MM-ddTHH:mm:ssZ}{(key.RetiredAt is { } retired ? $", retired {retired:yyyy-MM-ddTHH:mm:ssZ}" : ", current")}");
+        await output.WriteAsync(pem);
         return 0;
     }
 

@@ -34,6 +34,8 @@ public static class PortalServices
         services.AddSingleton<SchemaMigrator>();
         services.AddSingleton<DataKeyStore>();
         services.AddSingleton<MasterKeyRotation>();
+        services.AddSingleton<SigningKeys>();
+        services.AddSingleton<AccessEvents>();
         services.AddSingleton<RecordStore>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<SubjectDirectory>();

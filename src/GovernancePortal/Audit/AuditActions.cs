@@ -44,6 +44,11 @@ public static class AuditActions
     public const string GrantApproved = "grant.approved";
     public const string GrantDenied = "grant.denied";
     public const string GrantEnded = "grant.ended";
+    public const string SigningKeyCreated = "signing-key.created";
+    public const string SignedIn = "session.signed-in";
+    public const string SignedOut = "session.signed-out";
+    public const string SignInRefused = "session.sign-in-refused";
+    public const string AccessRefused = "access.refused";
     public const string GrantExpired = "grant.expired";
 
     public static readonly IReadOnlyList<AuditAction> All =
@@ -83,6 +88,11 @@ public static class AuditActions
         new(GrantApproved, "Approved a grant to read records"),
         new(GrantDenied, "Denied a grant to read records"),
         new(GrantEnded, "Ended a grant to read records"),
+        new(SigningKeyCreated, "Created the portal's signing key"),
+        new(SignedIn, "Signed in"),
+        new(SignedOut, "Signed out"),
+        new(SignInRefused, "A sign-in was refused"),
+        new(AccessRefused, "Was refused a page or an API by their roles"),
         new(GrantExpired, "Marked a grant to read records ended at its end time"),
     ];
 

@@ -102,6 +102,8 @@ public sealed class CollectionService(
         // row after every batch, and queue the collector's batches behind each other). Pauses update the
         // program row (FOR SHARE conflicts with them); a subject's revocations lock the subject row (FOR
         // SHARE below conflicts with that).
+        // Each share lock is taken behind its fair gate (SqlDialect.GateAsync), so a switch is never starved by later batches.
+        await scope.GateAsync(Gate.Collector, GateMode.Shared, collector.CollectorId);
         var live = await scope.QuerySingleOrDefaultAsync<long?>(
             $"{LiveCollector} {(dialect.Provider == DatabaseProvider.Postgres ? "FOR KEY SHARE" : "")}", new { Id = collector.CollectorId });
         if (live is null)
@@ -134,6 +136,7 @@ public sealed class CollectionService(
         {
             var subjectIds = await subjects.EnsureByReferencesAsync(scope, candidates.Select(c => c.Record.Subject));
             var ids = subjectIds.Values.Distinct().ToArray();
+            await scope.GateAsync(Gate.Subject, GateMode.Shared, ids);
             if (dialect.ForShare.Length > 0)
                 await scope.ExecuteAsync($"SELECT id FROM subjects WHERE id {dialect.AnyOf("@Ids")} {dialect.ForShare}", new { Ids = dialect.List(ids) });
             var revoked = (await scope.QueryAsync<RevocationRow>(

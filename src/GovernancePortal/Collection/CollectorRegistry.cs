@@ -100,6 +100,7 @@ public sealed class CollectorRegistry(ConnectionFactory connections, ProgramQuer
         actor.Require(Roles.PrivacyOfficer, "Only privacy officers create and revoke collectors.");
         await using var scope = await connections.BeginWriteAsync(cancellationToken);
         var program = await programs.RequireAsync(scope, programKey);
+        await scope.GateAsync(Gate.Collector, GateMode.Exclusive, collectorId);
         var collector = await scope.QuerySingleOrDefaultAsync<Collector>($"{ById} {scope.Dialect.ForUpdate}", new { Id = collectorId });
         if (collector is null || collector.ProgramId != program.Id)
             throw new NotFoundProblem("There is no such collector in this program.");

@@ -1,11 +1,12 @@
 using Dapper;
+using GovernancePortal.Audit;
 using GovernancePortal.Data;
 
 namespace GovernancePortal.Crypto;
 
 /// <summary>
-/// Re-wraps every live data key under the current master key, in small transactions, so it can be
-/// stopped and run again at any point. Payloads are untouched: only the wrapping changes.
+/// Re-wraps every live data key, and re-seals every signing key, under the current master key, in small
+/// transactions, so it can be stopped and run again at any point. Payloads are untouched: only the wrapping changes.
 /// </summary>
 public sealed class MasterKeyRotation(ConnectionFactory connections, MasterKeyRing ring)
 {
@@ -28,6 +29,7 @@ public sealed class MasterKeyRotation(ConnectionFactory connections, MasterKeyRi
     /// <summary>Returns how many data keys were re-wrapped.</summary>
     public async Task<int> RewrapAllAsync(CancellationToken cancellationToken = default)
     {
+        await new SigningKeys(connections, ring, new AuditLog(TimeProvider.System), TimeProvider.System).ResealAllAsync(cancellationToken);
         var store = new DataKeyStore(ring, TimeProvider.System);
         var total = 0;
         long after = 0;

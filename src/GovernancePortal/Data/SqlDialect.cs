@@ -36,6 +36,20 @@ public abstract class SqlDialect
     public abstract string ForUpdate { get; }
 
     /// <summary>
+    /// Takes fair gates in front of row locks, held until the transaction ends. On PostgreSQL, a FOR SHARE
+    /// locker does not queue behind a waiting FOR UPDATE, so a steady stream of overlapping readers or
+    /// collection batches could hold a pause, an early end or a revocation off for ever. Advisory locks do
+    /// queue in arrival order: every sharer takes the shared gate before its share lock and every switch the
+    /// exclusive gate before its update lock, so a switch waits only for the sharers already in. Several ids
+    /// are taken in ascending order. A person's gate is one of <see cref="SubjectStripes"/> stripes (by id), so a
+    /// batch of a thousand people takes at most that many locks; a revocation waits for the batches already in
+    /// that hold its stripe. SQLite serializes write transactions already: nothing to do.
+    /// </summary>
+    public abstract Task GateAsync(WriteScope scope, Gate gate, GateMode mode, IReadOnlyCollection<long> ids);
+
+    public const int SubjectStripes = 64;
+
+    /// <summary>
     /// Membership in a list parameter made by <see cref="List{T}"/>: one parameter however long the list,
     /// so the statement text and its binding cost stay the same (json_each on SQLite, an array on PostgreSQL).
     /// </summary>
@@ -72,9 +86,28 @@ public abstract class SqlDialect
     };
 }
 
+/// <summary>What a gate (<see cref="SqlDialect.GateAsync"/>) stands in front of: the row of that table with the given id.</summary>
+public enum Gate : long
+{
+    Program = 1,
+    Grant = 2,
+    Subject = 3,
+    Collector = 4,
+}
+
+public enum GateMode
+{
+    /// <summary>Taken by what reads under a share lock: collection, a read under a grant.</summary>
+    Shared,
+
+    /// <summary>Taken by a switch before its update lock: a pause, an early end, a revocation.</summary>
+    Exclusive,
+}
+
 public enum LockName : long
 {
     AuditChain = 7_301,
+    SigningKeys = 7_302,
 }
 
 public sealed class SqliteDialect : SqlDialect
@@ -83,6 +116,8 @@ public sealed class SqliteDialect : SqlDialect
     public override string ScriptFolder => "sqlite";
     internal override DBMS EvolveDbms => DBMS.SQLite;
     public override Task LockAsync(DbConnection connection, DbTransaction transaction, LockName name) => Task.CompletedTask;
+
+    public override Task GateAsync(WriteScope scope, Gate gate, GateMode mode, IReadOnlyCollection<long> ids) => Task.CompletedTask;
     public override string ForShare => "";
     public override string ForUpdate => "";
     public override string AnyOf(string parameter) => $"IN (SELECT value FROM json_each({parameter}))";
@@ -142,6 +177,18 @@ public sealed class PostgresDialect : SqlDialect
 
     public override Task LockAsync(DbConnection connection, DbTransaction transaction, LockName name) =>
         connection.ExecuteAsync("SELECT pg_advisory_xact_lock(@key)", new { key = (long)name }, transaction);
+
+    public override Task GateAsync(WriteScope scope, Gate gate, GateMode mode, IReadOnlyCollection<long> ids)
+    {
+        if (ids.Count == 0)
+            return Task.CompletedTask;
+        // Key: the gate in the top 16 bits, the row id below (ids stay far under 2^48); apart from LockName's small keys.
+        var keys = ids.Select(id => gate == Gate.Subject ? id % SubjectStripes : id).Distinct().Order().Select(id => ((long)gate << 48) | id).ToArray();
+        var function = mode == GateMode.Shared ? "pg_advisory_xact_lock_shared" : "pg_advisory_xact_lock";
+        return keys.Length == 1
+            ? scope.ExecuteAsync($"SELECT {function}(@Key)", new { Key = keys[0] })
+            : scope.ExecuteAsync($"SELECT count({function}(k)) FROM (SELECT unnest(@Keys) AS k ORDER BY 1) AS ordered", new { Keys = keys });
+    }
 
     public override string ForShare => "FOR SHARE";
     public override string ForUpdate => "FOR UPDATE";

@@ -39,6 +39,9 @@ public sealed class WriteScope : IAsyncDisposable
 
     public Task<T> QuerySingleAsync<T>(string sql, object? parameters = null) => Connection.QuerySingleAsync<T>(Command(sql, parameters));
 
+    /// <summary>Takes the fair gate of these rows before their row lock (see <see cref="SqlDialect.GateAsync"/>).</summary>
+    public Task GateAsync(Gate gate, GateMode mode, params IReadOnlyCollection<long> ids) => Dialect.GateAsync(this, gate, mode, ids);
+
     public Task CommitAsync() => Transaction.CommitAsync(Cancellation);
 
     public Task RollbackAsync() => Transaction.RollbackAsync(Cancellation);

@@ -192,6 +192,7 @@ public sealed class GrantDesk(ConnectionFactory connections, ProgramQueries prog
     /// </summary>
     private static async Task<GrantSummary> LockAsync(WriteScope scope, long grantId)
     {
+        await scope.GateAsync(Gate.Grant, GateMode.Exclusive, grantId);
         await scope.ExecuteAsync($"SELECT id FROM grants WHERE id = @Id {scope.Dialect.ForUpdate}", new { Id = grantId });
         return await scope.QuerySingleOrDefaultAsync<GrantSummary>(GrantById, new { Id = grantId })
             ?? throw new NotFoundProblem("There is no such grant.");

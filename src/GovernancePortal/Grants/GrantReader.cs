@@ -90,6 +90,8 @@ public sealed class GrantReader(ConnectionFactory connections, ProgramQueries pr
         // The state checks must stay inside this transaction, under these locks: they are what make an early
         // end, a pause and a revocation stop reads at their commit. Ending a grant locks its row FOR UPDATE; a
         // pause updates the program row; a revocation locks the subject row FOR UPDATE.
+        // Each share lock is taken behind its fair gate, so a switch waiting for it is not starved by later reads.
+        await scope.GateAsync(Gate.Grant, GateMode.Shared, grantId);
         var grant = await scope.QuerySingleOrDefaultAsync<GrantSummary>($"{GrantOfHolder} {ShareOf(dialect, "g")}", new { Id = grantId, SubjectId = self });
         if (grant is null || grant.ProgramKey != programKey)
             throw new NotFoundProblem("There is no such grant.");
@@ -140,6 +142,7 @@ public sealed class GrantReader(ConnectionFactory connections, ProgramQueries pr
                 break;
             if (round == 20)
                 throw new InvalidOperationException("The page's people kept changing while they were locked.");
+            await scope.GateAsync(Gate.Subject, GateMode.Shared, missing);
             foreach (var found in await scope.QueryAsync<PersonRow>(
                          $"SELECT id AS Id, coalesce(email, external_id) AS Person FROM subjects WHERE id {dialect.AnyOf("@Ids")} {dialect.ForShare}",
                          new { Ids = dialect.List(missing) }))

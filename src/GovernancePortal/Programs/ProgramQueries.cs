@@ -63,12 +63,24 @@ public sealed class ProgramQueries(ConnectionFactory connections)
         return await ReadAsync(connection, null, ById, new { Id = id }, cancellationToken);
     }
 
-    /// <summary>One program inside <paramref name="scope"/>; the lock, if any, is held until the scope ends.</summary>
-    public Task<MonitoringProgram?> GetAsync(WriteScope scope, string key, RowLock rowLock = RowLock.None) =>
-        ReadAsync(scope.Connection, scope.Transaction, $"{ByKey} {Clause(scope, rowLock)}", new { Key = key }, scope.Cancellation);
+    /// <summary>
+    /// One program inside <paramref name="scope"/>; the lock, if any, is held until the scope ends, and is
+    /// taken behind the program's fair gate (<see cref="SqlDialect.GateAsync"/>), which is by id.
+    /// </summary>
+    public async Task<MonitoringProgram?> GetAsync(WriteScope scope, string key, RowLock rowLock = RowLock.None)
+    {
+        if (rowLock == RowLock.None || scope.Dialect.ForShare.Length == 0)
+            return await ReadAsync(scope.Connection, scope.Transaction, $"{ByKey} {Clause(scope, rowLock)}", new { Key = key }, scope.Cancellation);
+        var id = await scope.ExecuteScalarAsync<long?>("SELECT id FROM programs WHERE key = @Key", new { Key = key });
+        return id is null ? null : await GetAsync(scope, id.Value, rowLock);
+    }
 
-    public Task<MonitoringProgram?> GetAsync(WriteScope scope, long id, RowLock rowLock = RowLock.None) =>
-        ReadAsync(scope.Connection, scope.Transaction, $"{ById} {Clause(scope, rowLock)}", new { Id = id }, scope.Cancellation);
+    public async Task<MonitoringProgram?> GetAsync(WriteScope scope, long id, RowLock rowLock = RowLock.None)
+    {
+        if (rowLock != RowLock.None)
+            await scope.GateAsync(Gate.Program, rowLock == RowLock.Share ? GateMode.Shared : GateMode.Exclusive, id);
+        return await ReadAsync(scope.Connection, scope.Transaction, $"{ById} {Clause(scope, rowLock)}", new { Id = id }, scope.Cancellation);
+    }
 
     /// <summary>The same, or <see cref="NotFoundProblem"/> with the words a person reads.</summary>
     public async Task<MonitoringProgram> RequireAsync(WriteScope scope, string key, RowLock rowLock = RowLock.None) =>

@@ -136,8 +136,11 @@ public sealed class Revocations(ConnectionFactory connections, ProgramQueries pr
     /// Locks the subject row for a change to what may be collected about them. Collection reads revocations
     /// after a share lock on the same row, so the two are ordered: the change holds from its commit on.
     /// </summary>
-    public static Task LockSubjectAsync(WriteScope scope, long subjectId) =>
-        scope.ExecuteAsync($"SELECT id FROM subjects WHERE id = @Id {scope.Dialect.ForUpdate}", new { Id = subjectId });
+    public static async Task LockSubjectAsync(WriteScope scope, long subjectId)
+    {
+        await scope.GateAsync(Gate.Subject, GateMode.Exclusive, subjectId);
+        await scope.ExecuteAsync($"SELECT id FROM subjects WHERE id = @Id {scope.Dialect.ForUpdate}", new { Id = subjectId });
+    }
 
     // The objection a request stands for: same subject, program and scope (the whole program, or one category).
     private const string EndObjection = $"""

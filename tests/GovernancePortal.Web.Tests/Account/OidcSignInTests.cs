@@ -90,6 +90,7 @@ public sealed class OidcSignInTests(OidcSignInTests.Portal portal) : IClassFixtu
     [Fact]
     public async Task OidcSignIn_EmailOfAnotherAccountWithPortalRoleGroups_IsRefusedAndHoldsNoSession()
     {
+        var refusedBefore = await RefusedSignInsAsync("email-taken");
         var (browser, callback) = await portal.AttemptSignInAsync("mallory", "/programs");
         using var _ = browser;
 
@@ -100,6 +101,16 @@ public sealed class OidcSignInTests(OidcSignInTests.Portal portal) : IClassFixtu
         var failed = await browser.GetDocumentAsync(callback.Headers.Location!.OriginalString);
         Assert.Contains("belongs to another account", failed.MainText());
         Assert.Null(failed.QuerySelector(".gp-user-name"));
+        Assert.Equal(refusedBefore + 1, await RefusedSignInsAsync("email-taken"));
+    }
+
+    /// <summary>How many refused sign-ins with this reason the audit log holds; they name nobody (the email asserted may be another's).</summary>
+    private async Task<int> RefusedSignInsAsync(string reason)
+    {
+        await using var connection = await portal.Database.OpenAsync();
+        var refused = (await connection.AuditEventsAsync()).Where(e => e.Action == GovernancePortal.Audit.AuditActions.SignInRefused).ToList();
+        Assert.All(refused, e => Assert.Equal(GovernancePortal.Access.AccessEvents.Anonymous, e.Actor));
+        return refused.Count(e => e.Detail == $"reason {reason}, through OpenID Connect");
     }
 
     [Fact]
@@ -140,11 +151,13 @@ public sealed class OidcSignInTests(OidcSignInTests.Portal portal) : IClassFixtu
         using var challenge = await browser.GetPageAsync("/");
         var state = QueryHelpers.ParseQuery(challenge.Headers.Location!.Query)["state"].ToString();
 
+        var refusedBefore = await RefusedSignInsAsync("provider-error");
         using var callback = await browser.GetAsync($"/signin-oidc?error=access_denied&state={Uri.EscapeDataString(state)}", Cancellation);
 
         Assert.Equal((AuthenticationSetup.SignInFailedPath, "provider-error"), callback.RedirectTarget("reason"));
         AssertNoSessionCookie(callback);
         await AssertSignedOutAsync(browser);
+        Assert.Equal(refusedBefore + 1, await RefusedSignInsAsync("provider-error"));
     }
 
     [Theory]

@@ -9,6 +9,9 @@ namespace GovernancePortal.Web.Features.Account;
 /// <summary><c>/authentication/login</c> (GET, a challenge) and <c>/authentication/logout</c> (POST with antiforgery).</summary>
 public static class AuthenticationEndpoints
 {
+    /// <summary>Marks a sign-out that ended every session of the person, for its audit event.</summary>
+    public const string EverywhereItem = "gp.everywhere";
+
     public static void MapAuthenticationEndpoints(this WebApplication app)
     {
         var useOidc = app.PortalOptions().Authentication.Oidc.Configured;
@@ -35,7 +38,9 @@ public static class AuthenticationEndpoints
         {
             if (context.User.GetSubjectId() is { } subjectId)
                 await sessions.EndAllAsync(subjectId, SessionStore.SignedOutEverywhere, time.GetUtcNow(), context.RequestAborted);
-            return Results.SignOut(new AuthenticationProperties { RedirectUri = "/signed-out" }, schemes);
+            var properties = new AuthenticationProperties { RedirectUri = "/signed-out" };
+            properties.Items[EverywhereItem] = "true";
+            return Results.SignOut(properties, schemes);
         }).AllowAnonymous();
     }
 

@@ -53,6 +53,15 @@ public static class AuthenticationSetup
             options.Events.OnSigningIn = context => PortalClaims.IsPortalPrincipal(context.Principal)
                 ? Task.CompletedTask
                 : throw new InvalidOperationException("Refused to sign in a principal the portal did not build.");
+            // Every sign-in and sign-out is in the audit log (docs/audit-log.md).
+            options.Events.OnSignedIn = context => context.HttpContext.RequestServices.GetRequiredService<AccessEvents>().SignedInAsync(
+                context.Principal!.ToActor(), context.Request.Path == DevSignInEndpoints.Path ? "developer sign-in" : "OpenID Connect",
+                context.HttpContext.RequestAborted);
+            options.Events.OnSigningOut = context => context.HttpContext.User.Identity?.IsAuthenticated == true
+                ? context.HttpContext.RequestServices.GetRequiredService<AccessEvents>().SignedOutAsync(
+                    context.HttpContext.User.ToActor(), context.Properties?.Items.ContainsKey(AuthenticationEndpoints.EverywhereItem) == true,
+                    context.HttpContext.RequestAborted)
+                : Task.CompletedTask;
             options.Events.OnValidatePrincipal = context =>
             {
                 if (!PortalClaims.IsPortalPrincipal(context.Principal))
@@ -72,6 +81,7 @@ public static class AuthenticationSetup
             .AddPolicy(Roles.Auditor, policy => policy.RequireRole(Roles.Auditor))
             .AddPolicy(Roles.Admin, policy => policy.RequireRole(Roles.Admin));
         builder.Services.AddCascadingAuthenticationState();
+        builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, RefusalAudit>();
         return builder;
     }
 
@@ -119,7 +129,8 @@ public static class AuthenticationSetup
                     .CreateLogger(typeof(AuthenticationSetup)).LogWarning("OpenID Connect sign-in failed: {Reason}", context.Failure?.Message);
                 context.Response.Redirect(PortalSignIn.FailedPath(SignInRefusal.ProviderError));
                 context.HandleResponse();
-                return Task.CompletedTask;
+                return context.HttpContext.RequestServices.GetRequiredService<AccessEvents>()
+                    .SignInRefusedAsync(SignInRefusals.Code(SignInRefusal.ProviderError), "OpenID Connect", CancellationToken.None);
             };
         });
     }

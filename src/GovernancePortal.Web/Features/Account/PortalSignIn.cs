@@ -42,6 +42,7 @@ public static class PortalSignIn
             context.Response.Redirect(FailedPath(problem.Reason));
             // HandleResponse, not Fail: Fail lets the remote handler go on and sign in the provider's principal.
             context.HandleResponse();
+            await services.GetRequiredService<AccessEvents>().SignInRefusedAsync(SignInRefusals.Code(problem.Reason), "OpenID Connect", CancellationToken.None);
         }
     }
 
