@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Globalization;
 using GovernancePortal.Access;
 using GovernancePortal.Audit;
 using GovernancePortal.Cli.Bench;
@@ -6,6 +7,7 @@ using GovernancePortal.Collection;
 using GovernancePortal.Crypto;
 using GovernancePortal.Data;
 using GovernancePortal.Demo;
+using GovernancePortal.Retention;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -35,6 +37,8 @@ public static class GpCommand
                                                    time an employee's own views (/me counts, program chart and first page) on a throwaway database
           bench grant-read [--records N] [--engine sqlite|postgres] [--postgres <connection string>]
                                                    time the first page read under a grant, and its audit writes, on a throwaway database
+          bench purge [--records N] [--batch N] [--engine sqlite|postgres] [--postgres <connection string>]
+                                                   time the retention sweep, ingestion beside it, and a raw DELETE, on a throwaway database
           audit proof --seq <m> --size <n> [--out <file>]
                                                    print the root of the log's first n events and event m's inclusion proof
           audit consistency --old-size <m> --new-size <n> [--out <file>]
@@ -232,6 +236,8 @@ public static class GpCommand
             return await RunMyDataBench(values, output, error);
         if (args is ["grant-read", ..] && values is not null)
             return await RunGrantReadBench(values, output, error);
+        if (args is ["purge", ..])
+            return await RunPurgeBench(values, output, error);
         if (args is not ["ingest", ..] || values is null)
         {
             await error.WriteLineAsync("gp: usage: gp bench ingest [--records N] [--rounds N] [--engine sqlite|postgres] [--postgres <connection string>]");
@@ -275,6 +281,21 @@ public static class GpCommand
         }
         var postgres = values.GetValueOrDefault("--postgres") ?? Environment.GetEnvironmentVariable("GOVERNANCE_BENCH_POSTGRES");
         return await GrantReadBenchmark.RunAsync(records, engine == "postgres" ? DatabaseProvider.Postgres : DatabaseProvider.Sqlite, postgres, output);
+    }
+
+    private static async Task<int> RunPurgeBench(Dictionary<string, string>? options, TextWriter output, TextWriter error)
+    {
+        var values = options ?? new Dictionary<string, string> { ["--records"] = "" };
+        var records = int.TryParse(values.GetValueOrDefault("--records", "1000000"), out var r) && r >= 1_000 ? r : -1;
+        var batch = int.TryParse(values.GetValueOrDefault("--batch", RetentionOptions.Default.BatchSize.ToString(CultureInfo.InvariantCulture)), out var b) && b >= 1 ? b : -1;
+        var engine = values.GetValueOrDefault("--engine", "sqlite").ToLowerInvariant();
+        if (records < 0 || batch < 0 || engine is not ("sqlite" or "postgres"))
+        {
+            await error.WriteLineAsync("gp: usage: gp bench purge [--records N (at least 1000)] [--batch N (sweep batch size)] [--engine sqlite|postgres] [--postgres <connection string>]");
+            return 2;
+        }
+        var postgres = values.GetValueOrDefault("--postgres") ?? Environment.GetEnvironmentVariable("GOVERNANCE_BENCH_POSTGRES");
+        return await PurgeBenchmark.RunAsync(records, batch, engine == "postgres" ? DatabaseProvider.Postgres : DatabaseProvider.Sqlite, postgres, output);
     }
 
     /// <summary>Reads <c>--name value</c> pairs; null when a value is missing or an option repeats.</summary>

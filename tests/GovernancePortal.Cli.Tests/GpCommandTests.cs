@@ -274,6 +274,20 @@ public sealed class GpCommandTests : DatabaseTests
         Assert.StartsWith($"gp: usage: gp audit {args[0]} ", Assert.Single(run.ErrorLines));
     }
 
+    [Theory]
+    [InlineData("--records", "10")]
+    [InlineData("--batch", "0")]
+    [InlineData("--engine", "oracle")]
+    [InlineData("--records")]
+    public async Task BenchPurge_WithMalformedArguments_ExitsWith2AndItsUsage(params string[] args)
+    {
+        var run = await GpAsync([], ["bench", "purge", .. args]);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith("gp: usage: gp bench purge ", Assert.Single(run.ErrorLines));
+        Assert.Equal("", run.Output);
+    }
+
     [Fact]
     public async Task UnknownCommand_ExitsWith2AndPrintsTheUsage()
     {

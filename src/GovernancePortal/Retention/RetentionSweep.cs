@@ -37,12 +37,27 @@ public sealed class RetentionSweep(ConnectionFactory connections, ProgramQueries
                   AND (h.program_id IS NULL OR h.program_id = r.program_id))
         """;
 
-    private const string DeleteBatch = $"""
-        DELETE FROM records WHERE id IN (
-            SELECT r.id FROM records r
-            WHERE r.category_id = @CategoryId AND r.captured_at <= @Cutoff AND NOT {HeldBy}
-            ORDER BY r.captured_at, r.id
-            LIMIT @BatchSize)
+    // Keyset batches: each starts after the last record the previous one deleted, so a batch reads only rows it
+    // has not passed yet, never the index entries of rows deleted before it or of held rows it walked past.
+    private const string ChooseBatch = $"""
+        SELECT r.id FROM records r
+        WHERE r.category_id = @CategoryId AND r.captured_at <= @Cutoff
+          AND r.captured_at >= @AfterAt AND (r.captured_at > @AfterAt OR r.id > @AfterId)
+          AND NOT {HeldBy}
+        ORDER BY r.captured_at, r.id
+        LIMIT @BatchSize
+        """;
+
+    // PostgreSQL joins "id IN (subquery)" against a scan of the whole table; an array of the chosen ids is
+    // deleted through the primary key. SQLite looks each id of the IN list up by rowid.
+    private const string DeleteBatchPostgres = $"""
+        DELETE FROM records WHERE id = ANY(ARRAY({ChooseBatch}))
+        RETURNING captured_at AS CapturedAt, id AS Id
+        """;
+
+    private const string DeleteBatchSqlite = $"""
+        DELETE FROM records WHERE id IN ({ChooseBatch})
+        RETURNING captured_at AS CapturedAt, id AS Id
         """;
 
     private const string CountHeld = $"SELECT count(*) FROM records r WHERE r.category_id = @CategoryId AND r.captured_at <= @Cutoff AND {HeldBy}";
@@ -94,18 +109,29 @@ public sealed class RetentionSweep(ConnectionFactory connections, ProgramQueries
     {
         long deleted = 0;
         var batches = 0;
+        var after = new DeletedKey { CapturedAt = DateTimeOffset.MinValue, Id = 0 };
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
             await using var scope = await connections.BeginWriteAsync(cancellationToken);
-            var removed = await scope.ExecuteAsync(DeleteBatch, new { CategoryId = categoryId, Cutoff = cutoff, options.BatchSize });
+            var removed = await scope.QueryAsync<DeletedKey>(scope.Dialect.Provider == DatabaseProvider.Postgres ? DeleteBatchPostgres : DeleteBatchSqlite, new
+            {
+                CategoryId = categoryId, Cutoff = cutoff, AfterAt = after.CapturedAt, AfterId = after.Id, options.BatchSize,
+            });
             await scope.CommitAsync();
             batches++;
-            deleted += removed;
+            deleted += removed.Count;
             // Fewer than a full batch means none were left when it ran; another node may still be deleting the rest.
-            if (removed < options.BatchSize)
+            if (removed.Count < options.BatchSize)
                 return (deleted, batches);
+            after = removed.MaxBy(key => (key.CapturedAt, key.Id))!;
         }
+    }
+
+    private sealed record DeletedKey
+    {
+        public DateTimeOffset CapturedAt { get; init; }
+        public long Id { get; init; }
     }
 
     private async Task<long> CountHeldAsync(long categoryId, DateTimeOffset cutoff, CancellationToken cancellationToken)

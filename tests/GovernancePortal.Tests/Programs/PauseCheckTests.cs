@@ -4,6 +4,7 @@ using GovernancePortal.Collection;
 using GovernancePortal.Jobs;
 using GovernancePortal.Programs;
 using GovernancePortal.Testing;
+using GovernancePortal.Tests.Collection;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
@@ -107,6 +108,41 @@ public sealed class PauseCheckTests : DatabaseTests
 
         Assert.False(early.ReviewDue);
         Assert.True(late.ReviewDue);
+    }
+
+    [Theory, MemberData(nameof(Engines))]
+    public async Task Check_OfAPauseTakenWhileCollectorsStream_ReportsZero(Engine engine)
+    {
+        // The real collection path on the real clock: records accepted right up to the pause's commit have
+        // earlier received times, so a pause that held is never a false alert.
+        await using var db = await TestDatabase.CreateAsync(engine);
+        var program = await CollectionSamples.ProgramAsync(db.Services, "stream", "keystrokes", "mouse");
+        var collection = db.Get<CollectionService>();
+        using var stop = new CancellationTokenSource();
+        var accepted = 0L;
+        var writers = Enumerable.Range(0, 3).Select(writer => Task.Run(async () =>
+        {
+            for (var n = 0; !stop.IsCancellationRequested; n++)
+            {
+                var batch = new CollectBatch(Enumerable.Range(0, 20).Select(i => new IncomingRecord(i, $"person{(writer * 20 + i) % 7}@example.com",
+                    i % 2 == 0 ? "keystrokes" : "mouse", DateTimeOffset.UtcNow, """{"n":1}""")).ToList(), []);
+                Interlocked.Add(ref accepted, (await collection.IngestAsync(program.Collector, batch, null, Cancellation)).Accepted);
+            }
+        })).ToList();
+        while (Interlocked.Read(ref accepted) < 200)
+            await Task.Delay(10, Cancellation);
+
+        await db.Get<PauseSwitch>().PauseAsync("stream", ["keystrokes"], "Complaint about keystroke capture", Priya, Cancellation);
+        var atPause = Interlocked.Read(ref accepted);
+        while (Interlocked.Read(ref accepted) < atPause + 200)
+            await Task.Delay(10, Cancellation);
+        await stop.CancelAsync();
+        await Task.WhenAll(writers);
+
+        var result = Assert.Single(await db.Get<PauseCheck>().RunAsync(Cancellation));
+        Assert.Equal(0, result.LateRecords);
+        await using var connection = await db.OpenAsync();
+        Assert.True(await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM records WHERE category_id = @Id", new { Id = program["mouse"] }) > 0);
     }
 
     [Theory, MemberData(nameof(Engines))]

@@ -121,6 +121,24 @@ public sealed class RetentionSweepTests : DatabaseTests
     }
 
     [Theory, MemberData(nameof(Engines))]
+    public async Task Sweep_SmallBatchesWalkingPastHeldRecordsWithTheSameTimes_DeletesEveryUnheldOne(Engine engine)
+    {
+        // alice's and bob's records share their captured times, so batches end on ties that only the id breaks.
+        await using var s = await SetupAsync(engine);
+        await AddAsync(s, s.Alice, "events", Expired, 20);
+        await AddAsync(s, s.Bob, "events", Expired, 20);
+        await AddAsync(s, s.Alice, "events", Fresh, 3);
+        await HoldAsync(s, s.Bob, null);
+        await using var services = WithBatchSize(s, 3);
+
+        var run = await services.GetRequiredService<RetentionSweep>().RunAsync(Cancellation);
+
+        Assert.Equal((20L, 20L), (run.Deleted, run.Held));
+        Assert.Equal(3, await CountAsync(s, s.Alice, "events"));
+        Assert.Equal(20, await CountAsync(s, s.Bob, "events"));
+    }
+
+    [Theory, MemberData(nameof(Engines))]
     public async Task TwoSweepsAtOnce_DeleteEachRecordOnce(Engine engine)
     {
         await using var s = await SetupAsync(engine);

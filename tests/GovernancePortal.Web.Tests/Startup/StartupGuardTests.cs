@@ -57,6 +57,9 @@ public sealed partial class StartupGuardTests : IDisposable
     [InlineData("Authentication__Session__RevalidationInterval", "00:00:00", "Authentication:Session:RevalidationInterval")]
     [InlineData("Grants__MaxDays", "ninety", "Grants:MaxDays")]
     [InlineData("Grants__ShowReaderNames", "maybe", "Grants:ShowReaderNames")]
+    [InlineData("Jobs__PauseCheckCron", "every quarter hour", "Jobs:PauseCheckCron")]
+    [InlineData("Retention__SweepCron", "hourly", "Retention:SweepCron")]
+    [InlineData("Pauses__ReviewAfterDays", "0", "Pauses:ReviewAfterDays")]
     [InlineData("Encryption__MasterKey", "c2hvcnQ=", "Encryption:MasterKey")]
     public async Task Development_WithABadValue_ExitsWithOneLineNamingTheSetting(string variable, string value, string setting)
     {
