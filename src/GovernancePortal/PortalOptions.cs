@@ -2,6 +2,7 @@ using System.Globalization;
 using GovernancePortal.Access;
 using GovernancePortal.Crypto;
 using GovernancePortal.Data;
+using GovernancePortal.Erasure;
 using GovernancePortal.Retention;
 using Microsoft.Extensions.Configuration;
 
@@ -20,10 +21,11 @@ public sealed record PortalOptions(
     AuthenticationOptions Authentication,
     CollectionOptions Collection,
     GrantOptions Grants,
-    RetentionOptions Retention)
+    RetentionOptions Retention,
+    ErasureOptions Erasure)
 {
     /// <summary>What the library needs (<see cref="PortalServices.AddPortalCore"/>).</summary>
-    public PortalSettings Settings => new(Database, Encryption.MasterKeys, Storage.DataFolder, Grants, Retention);
+    public PortalSettings Settings => new(Database, Encryption.MasterKeys, Storage.DataFolder, Grants, Retention, Erasure);
 
     /// <summary>
     /// The web host's settings. Outside Development, OpenID Connect and a master key are required,
@@ -92,10 +94,12 @@ public sealed record PortalOptions(
         var grants = new GrantOptions(reader.Count("Grants:MaxDays", GrantOptions.Default.MaxDays), reader.Flag("Grants:ShowReaderNames", false));
         var retention = new RetentionOptions(reader.Text("Retention:SweepCron") ?? RetentionOptions.Default.SweepCron,
             reader.Count("Retention:BatchSize", RetentionOptions.Default.BatchSize));
+        var erasure = new ErasureOptions(reader.Text("Erasure:SweepCron") ?? ErasureOptions.Default.SweepCron,
+            reader.Count("Erasure:BatchSize", ErasureOptions.Default.BatchSize));
 
         reader.ThrowIfAny();
         keys ??= MasterKeyRing.FromConfiguration(configuration, storage.DataFolder, allowGeneratedKey);
-        return new PortalOptions(database!, storage, new EncryptionOptions(keys), demo, authentication, collection, grants, retention);
+        return new PortalOptions(database!, storage, new EncryptionOptions(keys), demo, authentication, collection, grants, retention, erasure);
     }
 
     private static bool ReadDevSignIn(SettingsReader reader, bool development, bool oidcConfigured)

@@ -4,7 +4,9 @@ using GovernancePortal.Collection;
 using GovernancePortal.Crypto;
 using GovernancePortal.Data;
 using GovernancePortal.Demo;
+using GovernancePortal.Erasure;
 using GovernancePortal.Grants;
+using GovernancePortal.Holds;
 using GovernancePortal.Programs;
 using GovernancePortal.Requests;
 using GovernancePortal.Retention;
@@ -26,6 +28,7 @@ public static class PortalServices
         services.AddSingleton(settings.MasterKeys);
         services.AddSingleton(settings.GrantRules);
         services.AddSingleton(settings.RetentionRules);
+        services.AddSingleton(settings.ErasureRules);
         services.AddSingleton<ConnectionFactory>();
         services.AddSingleton(provider => provider.GetRequiredService<ConnectionFactory>().Dialect);
         services.AddSingleton<SchemaMigrator>();
@@ -58,6 +61,9 @@ public static class PortalServices
         services.AddSingleton<RetentionSweep>();
         services.AddSingleton<RetentionSweepJob>();
         services.AddSingleton<RetentionQueries>();
+        services.AddSingleton<ErasureSweep>();
+        services.AddSingleton<ErasureSweepJob>();
+        services.AddSingleton<LegalHolds>();
         services.AddSingleton<DemoData>();
         return services;
     }

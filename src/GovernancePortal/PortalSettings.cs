@@ -1,18 +1,23 @@
 using GovernancePortal.Crypto;
 using GovernancePortal.Data;
+using GovernancePortal.Erasure;
 using GovernancePortal.Retention;
 using Microsoft.Extensions.Configuration;
 
 namespace GovernancePortal;
 
 /// <summary>The settings every entry point (web host, gp, tests) needs before anything else can run.</summary>
-public sealed record PortalSettings(DatabaseOptions Database, MasterKeyRing MasterKeys, string DataFolder, GrantOptions? Grants = null, RetentionOptions? Retention = null)
+public sealed record PortalSettings(DatabaseOptions Database, MasterKeyRing MasterKeys, string DataFolder, GrantOptions? Grants = null, RetentionOptions? Retention = null,
+    ErasureOptions? Erasure = null)
 {
     /// <summary>The grant rules in force: <see cref="Grants"/>, or their defaults.</summary>
     public GrantOptions GrantRules => Grants ?? GrantOptions.Default;
 
     /// <summary>The retention sweep's settings in force: <see cref="Retention"/>, or their defaults.</summary>
     public RetentionOptions RetentionRules => Retention ?? RetentionOptions.Default;
+
+    /// <summary>The erasure sweep's settings in force: <see cref="Erasure"/>, or their defaults.</summary>
+    public ErasureOptions ErasureRules => Erasure ?? ErasureOptions.Default;
 
     /// <summary>
     /// <c>Storage:DataFolder</c> when set; in a source checkout the <c>data/</c> folder at its top, so the

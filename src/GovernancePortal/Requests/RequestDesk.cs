@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Dapper;
 using GovernancePortal.Access;
 using GovernancePortal.Audit;
+using GovernancePortal.Crypto;
 using GovernancePortal.Data;
 using GovernancePortal.Programs;
 using GovernancePortal.Subjects;
@@ -86,7 +87,7 @@ public sealed class OwnRequestRefused(string message) : Exception(message);
 /// one month from receipt (GDPR Art. 12(3)); an officer may extend it by up to two further months with
 /// a reason the employee sees. Every decision is audited.
 /// </summary>
-public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries programs, Revocations revocations, AuditLog audit, TimeProvider time)
+public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries programs, Revocations revocations, DataKeyStore keys, AuditLog audit, TimeProvider time)
 {
     public const int MaxReasonLength = 2_000;
 
@@ -125,6 +126,11 @@ public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries pr
     {
         if (kind is not (RequestKind.Export or RequestKind.Erasure or RequestKind.Objection))
             throw new RuleViolation("A request is an export, an erasure or an objection.", "kind");
+        // An erasure (or an objection, which may end in one) covers what was collected until it is filed:
+        // the subject lock orders it against collection, and the scope's keys are sealed at its time.
+        var erases = kind is RequestKind.Erasure or RequestKind.Objection;
+        if (erases)
+            await Revocations.LockSubjectAsync(scope, subjectId);
         long? programId = null, categoryId = null;
         if (programKey is not null)
         {
@@ -138,8 +144,12 @@ public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries pr
         var open = (await scope.QueryAsync<DataRequest>(
             $"SELECT {Columns} WHERE r.subject_id = @SubjectId AND r.kind = @Kind AND r.status IN {RequestStatus.OpenList}",
             new { SubjectId = subjectId, Kind = kind }))
+            .OrderByDescending(r => r.ReceivedAt)
             .FirstOrDefault(r => r.ProgramKey == programKey && r.CategoryKey == categoryKey);
-        if (open is not null)
+        // The open request is the same request unless keys were made since (the person re-joined and was
+        // collected again): what they hold is not in its scope, so a new request must cover it.
+        if (open is not null && !(erases && await scope.ExecuteScalarAsync<long>(KeysSince,
+                new { SubjectId = subjectId, ProgramId = programId, CategoryId = categoryId, Since = open.ReceivedAt }) > 0))
             return open;
 
         var now = StoredTime.Normalize(time.GetUtcNow());
@@ -149,10 +159,18 @@ public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries pr
             Reference = reference, SubjectId = subjectId, Kind = kind, ProgramId = programId, CategoryId = categoryId,
             Now = now, DueAt = now.AddMonths(1),
         });
+        if (erases)
+            await keys.SealAsync(scope, subjectId, programId, categoryId, now);
         await audit.AppendAsync(scope, new AuditEntry(actor.Name, actor.Roles, AuditActions.RequestReceived(kind),
             SubjectId: subjectId, Program: programKey, Detail: $"{reference}{(categoryKey is null ? "" : ", category " + categoryKey)}"));
         return await scope.QuerySingleAsync<DataRequest>($"SELECT {Columns} WHERE r.id = @Id", new { Id = id });
     }
+
+    private const string KeysSince = """
+        SELECT count(*) FROM data_keys
+        WHERE subject_id = @SubjectId AND (@ProgramId IS NULL OR program_id = @ProgramId) AND (@CategoryId IS NULL OR category_id = @CategoryId)
+          AND created_at >= @Since
+        """;
 
     public async Task<IReadOnlyList<DataRequest>> ForSubjectAsync(long subjectId, CancellationToken cancellationToken = default)
     {

@@ -13,7 +13,7 @@ namespace GovernancePortal.Requests;
 public sealed class Withdrawals(ConnectionFactory connections, Revocations revocations, RequestDesk requests)
 {
     private const string ActiveHolds = """
-        SELECT reason FROM legal_holds
+        SELECT notice FROM legal_holds
         WHERE released_at IS NULL
           AND (subject_id = @SubjectId OR subject_id IS NULL)
           AND (program_id = @ProgramId OR program_id IS NULL)
