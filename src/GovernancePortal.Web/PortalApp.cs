@@ -1,3 +1,4 @@
+using GovernancePortal.Web.Features.Erasure;
 using GovernancePortal.Web.Features.Account;
 using GovernancePortal.Web.Features.Collection;
 using GovernancePortal.Web.Features.MyData;
@@ -30,6 +31,7 @@ public static class PortalApp
         app.MapDevSignIn();
         app.MapCollectionApi();
         app.MapMyDataExport();
+        app.MapErasureReceipts();
         app.MapPortalJobsDashboard();
         app.MapPortalPages();
         return app;

@@ -61,6 +61,7 @@ public static class PortalServices
         services.AddSingleton<RetentionSweep>();
         services.AddSingleton<RetentionSweepJob>();
         services.AddSingleton<RetentionQueries>();
+        services.TryAddSingleton<IErasureQueue, NoErasureQueue>();
         services.AddSingleton<ErasureSweep>();
         services.AddSingleton<ErasureSweepJob>();
         services.AddSingleton<LegalHolds>();

@@ -1,7 +1,9 @@
 using GovernancePortal.Access;
 using GovernancePortal.Collection;
 using GovernancePortal.Data;
+using GovernancePortal.Erasure;
 using GovernancePortal.Retention;
+using GovernancePortal.Web.Features.Erasure;
 using Hangfire;
 using Hangfire.Dashboard;
 using Hangfire.PostgreSql;
@@ -31,6 +33,7 @@ public static class JobsSetup
                 configuration.UseInMemoryStorage();
         });
         builder.Services.AddHangfireServer(options => options.WorkerCount = Math.Max(2, Environment.ProcessorCount));
+        builder.Services.AddSingleton<IErasureQueue, HangfireErasureQueue>();
         return builder;
     }
 
@@ -45,6 +48,7 @@ public static class JobsSetup
         var schedules = app.Services.GetRequiredService<IRecurringJobManager>();
         schedules.AddOrUpdate<StoredAnswerPurgeJob>(StoredAnswerPurgeJob.Id, job => job.RunAsync(CancellationToken.None), Cron.Hourly());
         schedules.AddOrUpdate<RetentionSweepJob>(RetentionSweepJob.Id, job => job.RunAsync(CancellationToken.None), app.PortalOptions().Retention.SweepCron);
+        schedules.AddOrUpdate<ErasureSweepJob>(ErasureSweepJob.Id, job => job.RunAsync(CancellationToken.None), app.PortalOptions().Erasure.SweepCron);
     }
 
     private sealed class AdminOnly : IDashboardAuthorizationFilter

@@ -2,6 +2,7 @@ using Dapper;
 using GovernancePortal.Access;
 using GovernancePortal.Audit;
 using GovernancePortal.Data;
+using GovernancePortal.Erasure;
 using GovernancePortal.Programs;
 using GovernancePortal.Subjects;
 
@@ -45,8 +46,8 @@ public sealed record HoldPlacement(
 /// <summary>A hold whose review date is near: <see cref="DaysLeft"/> 30, 7 or 1 days or fewer (negative once it is past).</summary>
 public sealed record HoldReview(LegalHold Hold, int DaysLeft)
 {
-    /// <summary>The reminder it falls under: 1, 7 or 30 days before the review date, or 0 once the date has come.</summary>
-    public int Reminder => DaysLeft <= 0 ? 0 : DaysLeft <= 1 ? 1 : DaysLeft <= 7 ? 7 : 30;
+    /// <summary>The reminder it falls under: 30, 7 or 1 days before the review date (1 also on the day itself), or 0 once the date has passed.</summary>
+    public int Reminder => DaysLeft < 0 ? 0 : DaysLeft <= 1 ? 1 : DaysLeft <= 7 ? 7 : 30;
 }
 
 /// <summary>
@@ -56,7 +57,7 @@ public sealed record HoldReview(LegalHold Hold, int DaysLeft)
 /// from its commit on every node. Every change is audited; the internal reason and case stay off the
 /// employee's side: they see the notice.
 /// </summary>
-public sealed class LegalHolds(ConnectionFactory connections, ProgramQueries programs, AuditLog audit, TimeProvider time)
+public sealed class LegalHolds(ConnectionFactory connections, ProgramQueries programs, IErasureQueue erasure, AuditLog audit, TimeProvider time)
 {
     public const int MaxTextLength = 2_000;
     public const int MaxShortLength = 200;
@@ -81,23 +82,20 @@ public sealed class LegalHolds(ConnectionFactory connections, ProgramQueries pro
         UPDATE legal_holds SET released_by = @By, released_at = @Now, release_note = @Note WHERE id = @Id AND released_at IS NULL
         """;
 
-    /// <summary>Active holds first (the nearest review first), then released ones, newest first.</summary>
+    /// <summary>
+    /// Active holds first (the nearest review first), then released ones, newest first. The holds name people, so
+    /// the view is audited (what was listed, how many) before the rows are returned.
+    /// </summary>
     public async Task<IReadOnlyList<LegalHold>> ListAsync(Actor actor, bool activeOnly, CancellationToken cancellationToken = default)
     {
         actor.Require(Roles.PrivacyOfficer, "Only privacy officers see legal holds.");
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        var rows = await connection.QueryAsync<LegalHold>(new CommandDefinition(
-            $"{Columns}{(activeOnly ? " WHERE h.released_at IS NULL" : "")} ORDER BY CASE WHEN h.released_at IS NULL THEN 0 ELSE 1 END, h.review_on, h.placed_at DESC, h.id DESC",
-            cancellationToken: cancellationToken));
-        return rows.AsList();
-    }
-
-    public async Task<LegalHold> GetAsync(long id, Actor actor, CancellationToken cancellationToken = default)
-    {
-        actor.Require(Roles.PrivacyOfficer, "Only privacy officers see legal holds.");
-        await using var connection = await connections.OpenAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<LegalHold>(new CommandDefinition($"{Columns} WHERE h.id = @Id", new { Id = id }, cancellationToken: cancellationToken))
-               ?? throw new NotFoundProblem($"There is no legal hold {id}.");
+        await using var scope = await connections.BeginWriteAsync(cancellationToken);
+        var rows = await scope.QueryAsync<LegalHold>(
+            $"{Columns}{(activeOnly ? " WHERE h.released_at IS NULL" : "")} ORDER BY CASE WHEN h.released_at IS NULL THEN 0 ELSE 1 END, h.review_on, h.placed_at DESC, h.id DESC");
+        await audit.AppendAsync(scope, new AuditEntry(actor.Name, actor.Roles, AuditActions.HoldsViewed,
+            Detail: $"{rows.Count} {(activeOnly ? "active" : "active and released")} holds", RecordCount: rows.Count));
+        await scope.CommitAsync();
+        return rows;
     }
 
     /// <summary>Places a hold; from its commit nothing it covers is erased or purged.</summary>
@@ -160,6 +158,8 @@ public sealed class LegalHolds(ConnectionFactory connections, ProgramQueries pro
             Detail: $"hold {id} released"));
         var released = await scope.QuerySingleAsync<LegalHold>($"{Columns} WHERE h.id = @Id", new { Id = id });
         await scope.CommitAsync();
+        // What the hold kept back from erasure requests is erased now, and their receipts written.
+        erasure.SweepSoon();
         return released;
     }
 

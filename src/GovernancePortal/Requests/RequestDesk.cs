@@ -5,6 +5,7 @@ using GovernancePortal.Access;
 using GovernancePortal.Audit;
 using GovernancePortal.Crypto;
 using GovernancePortal.Data;
+using GovernancePortal.Erasure;
 using GovernancePortal.Programs;
 using GovernancePortal.Subjects;
 
@@ -87,7 +88,7 @@ public sealed class OwnRequestRefused(string message) : Exception(message);
 /// one month from receipt (GDPR Art. 12(3)); an officer may extend it by up to two further months with
 /// a reason the employee sees. Every decision is audited.
 /// </summary>
-public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries programs, Revocations revocations, DataKeyStore keys, AuditLog audit, TimeProvider time)
+public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries programs, Revocations revocations, DataKeyStore keys, IErasureQueue erasure, AuditLog audit, TimeProvider time)
 {
     public const int MaxReasonLength = 2_000;
 
@@ -118,6 +119,8 @@ public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries pr
         await using var scope = await connections.BeginWriteAsync(cancellationToken);
         var request = await SubmitAsync(scope, subjectId, kind, programKey, categoryKey, actor);
         await scope.CommitAsync();
+        if (kind == RequestKind.Erasure)
+            erasure.SweepSoon();
         return request;
     }
 
@@ -311,6 +314,8 @@ public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries pr
                 """, new { request.Id, Status = uphold ? RequestStatus.Upheld : RequestStatus.Rejected, By = actor.Name, Reason = text, Now = StoredTime.Normalize(time.GetUtcNow()) });
             return (uphold ? AuditActions.ObjectionUpheld : AuditActions.ObjectionRejected, $"{reference}: {text}");
         }, cancellationToken);
+        if (uphold)
+            erasure.SweepSoon();
     }
 
     private async Task DecideAsync(string reference, Actor actor,

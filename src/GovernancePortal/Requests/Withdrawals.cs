@@ -1,5 +1,6 @@
 using GovernancePortal.Access;
 using GovernancePortal.Data;
+using GovernancePortal.Erasure;
 using GovernancePortal.Subjects;
 
 namespace GovernancePortal.Requests;
@@ -10,7 +11,7 @@ namespace GovernancePortal.Requests;
 /// withdraw consent, an objection for an officer to review when the program rests on legitimate
 /// interest. Doing it twice is one revocation and one request.
 /// </summary>
-public sealed class Withdrawals(ConnectionFactory connections, Revocations revocations, RequestDesk requests)
+public sealed class Withdrawals(ConnectionFactory connections, Revocations revocations, RequestDesk requests, IErasureQueue erasure)
 {
     private const string ActiveHolds = """
         SELECT notice FROM legal_holds
@@ -29,6 +30,8 @@ public sealed class Withdrawals(ConnectionFactory connections, Revocations revoc
         var followUp = await requests.SubmitAsync(scope, subjectId, followUpKind, programKey, categoryKey, actor);
         var holds = await scope.QueryAsync<string>(ActiveHolds, new { SubjectId = subjectId, ProgramId = revoked.Program.Id });
         await scope.CommitAsync();
+        if (followUp.Kind == RequestKind.Erasure)
+            erasure.SweepSoon();
         return new WithdrawalOutcome(revoked.Revocation, followUp, holds);
     }
 }

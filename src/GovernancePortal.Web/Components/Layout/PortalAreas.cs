@@ -29,6 +29,8 @@ public static class PortalAreas
             "Ask for a grant: one program, the categories you need, your purpose and justification, and an end."),
         new("Retention", "/retention", Icons.Material.Filled.AutoDelete, Roles.PrivacyOfficer,
             "Each category's records against its retention (oldest, overdue, kept by a legal hold) and every run of the retention sweep."),
+        new("Legal holds", "/holds", Icons.Material.Filled.Gavel, Roles.PrivacyOfficer,
+            "Holds that keep a person's or a program's data from retention and erasure: place, review and release them."),
         new("Audit log", "/audit", Icons.Material.Filled.FactCheck, Roles.Auditor,
             "The append-only, hash-chained log of every access and every change."),
         new("System", "/admin/system", Icons.Material.Filled.MonitorHeart, Roles.Admin,
