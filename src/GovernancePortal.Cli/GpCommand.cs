@@ -42,6 +42,7 @@ public static class GpCommand
                                                    offline: check an inclusion proof (index = seq - 1); exit 0 "ok", 1 naming the failure
           audit verify-consistency --old-size <m> --old-root <hex> --new-size <n> --new-root <hex> --proof <file>
                                                    offline: check a consistency proof; exit 0 "ok", 1 naming the failure
+          receipt verify <file> --public-key <pem> offline: check a signed erasure receipt; exit 0 with its summary, 1 naming the failure
           help                                     show this text
 
         Configuration as for the portal: Database__Provider (Sqlite | Postgres), ConnectionStrings__Portal,
@@ -62,6 +63,8 @@ public static class GpCommand
                 return await RunBench(benchOptions, output, error);
             if (args is ["audit", "verify-proof", .. var proofOptions])
                 return await AuditCommands.VerifyProofAsync(ParseOptions(proofOptions), output, error);
+            if (args is ["receipt", "verify", .. var receiptArgs])
+                return await ReceiptCommands.VerifyAsync(receiptArgs, output, error);
             if (args is ["audit", "verify-consistency", .. var consistencyOptions])
                 return await AuditCommands.VerifyConsistencyAsync(ParseOptions(consistencyOptions), output, error);
             configuration ??= new ConfigurationBuilder()
