@@ -7,6 +7,25 @@ DROP INDEX ux_data_keys_live_scope;
 CREATE UNIQUE INDEX ux_data_keys_live_scope ON data_keys (subject_id, program_id, category_id) WHERE destroyed_at IS NULL AND sealed_at IS NULL;
 CREATE INDEX ix_data_keys_subject_sealed ON data_keys (subject_id, sealed_at);
 
+-- Requests filed before keys were sealed (an open erasure or objection, or an upheld objection not yet erased):
+-- a key is sealed at the earliest such request of its scope that came after its last record, so the request
+-- covers it exactly. A key that went on sealing records after every request of its scope stays unsealed and
+-- keeps those records (docs/erasure.md, "Requests from before V13").
+-- legacy-seal:begin
+UPDATE data_keys SET sealed_at = (
+    SELECT min(q.received_at) FROM requests q
+    WHERE q.subject_id = data_keys.subject_id
+      AND (q.program_id IS NULL OR q.program_id = data_keys.program_id)
+      AND (q.category_id IS NULL OR q.category_id = data_keys.category_id)
+      AND q.receipt IS NULL
+      AND ((q.kind IN ('erasure', 'objection') AND q.status IN ('received', 'in_progress')) OR (q.kind = 'objection' AND q.status = 'upheld'))
+      AND q.received_at >= coalesce((SELECT max(r.received_at) FROM records r
+                                     WHERE r.subject_id = data_keys.subject_id AND r.program_id = data_keys.program_id
+                                       AND r.category_id = data_keys.category_id AND r.data_key_id = data_keys.id), data_keys.created_at))
+WHERE sealed_at IS NULL AND destroyed_at IS NULL
+  AND EXISTS (SELECT 1 FROM requests q WHERE q.subject_id = data_keys.subject_id AND q.receipt IS NULL AND q.kind IN ('erasure', 'objection'));
+-- legacy-seal:end
+
 -- Every destruction of data keys takes the next generation under this row's lock, so generations commit
 -- in order; each node compares the generation with the last it saw and drops the destroyed keys it cached.
 CREATE TABLE data_key_generation (
