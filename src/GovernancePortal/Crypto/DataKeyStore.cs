@@ -195,7 +195,7 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
     }
 
     /// <summary>Whether this node holds the unwrapped bytes of key <paramref name="id"/> in memory (what the shredding tests look at).</summary>
-    public bool IsCached(long id) => _unwrapped.Keys.Any(entry => entry.Id == id);
+    internal bool IsCached(long id) => _unwrapped.Keys.Any(entry => entry.Id == id);
 
     internal static byte[] Wrap(MasterKey master, byte[] key, DataKeyScope scope)
     {
