@@ -57,6 +57,7 @@ public sealed partial class StartupGuardTests : IDisposable
     [InlineData("Authentication__Session__RevalidationInterval", "00:00:00", "Authentication:Session:RevalidationInterval")]
     [InlineData("Grants__MaxDays", "ninety", "Grants:MaxDays")]
     [InlineData("Grants__ShowReaderNames", "maybe", "Grants:ShowReaderNames")]
+    [InlineData("Erasure__BatchSize", "0", "Erasure:BatchSize")]
     [InlineData("Encryption__MasterKey", "c2hvcnQ=", "Encryption:MasterKey")]
     public async Task Development_WithABadValue_ExitsWithOneLineNamingTheSetting(string variable, string value, string setting)
     {
