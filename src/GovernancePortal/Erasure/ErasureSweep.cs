@@ -211,7 +211,8 @@ public sealed class ErasureSweep(ConnectionFactory connections, DataKeyStore key
     private async Task ScrubKeyTableAsync(CancellationToken cancellationToken)
     {
         await using var connection = await connections.OpenAsync(cancellationToken);
-        var sql = connections.Dialect.Provider == DatabaseProvider.Postgres ? "VACUUM data_keys" : "PRAGMA wal_checkpoint(TRUNCATE)";
+        // The checkpoint holds new writers back while it waits for readers: a long reader (an export) must not stall collection.
+        var sql = connections.Dialect.Provider == DatabaseProvider.Postgres ? "VACUUM data_keys" : "PRAGMA busy_timeout = 200; PRAGMA wal_checkpoint(TRUNCATE)";
         await connection.ExecuteAsync(new CommandDefinition(sql, cancellationToken: cancellationToken));
     }
 
