@@ -59,6 +59,11 @@ public sealed record DataRequest
     /// <summary>When the last download stopped before its end (browser closed, connection dropped).</summary>
     public DateTimeOffset? ProgressStoppedAt { get; init; }
 
+    /// <summary>How many legal holds in force keep part of this request's scope from erasure (the erasure sweep counts them when it meets them).</summary>
+    public long HoldsInForce { get; init; }
+
+    public bool OnHold => HoldsInForce > 0;
+
     /// <summary>The legal deadline in force: the extended one when an officer extended it.</summary>
     public DateTimeOffset EffectiveDueAt => ExtendedDueAt ?? DueAt;
 
@@ -97,7 +102,9 @@ public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries pr
         p.key AS ProgramKey, c.key AS CategoryKey, r.status AS Status, r.received_at AS ReceivedAt, r.due_at AS DueAt,
         r.extended_due_at AS ExtendedDueAt, r.extension_reason AS ExtensionReason, r.decided_by AS DecidedBy,
         r.decision_reason AS DecisionReason, r.completed_at AS CompletedAt, r.receipt AS Receipt,
-        r.progress_done AS ProgressDone, r.progress_total AS ProgressTotal, r.progress_at AS ProgressAt, r.progress_stopped_at AS ProgressStoppedAt
+        r.progress_done AS ProgressDone, r.progress_total AS ProgressTotal, r.progress_at AS ProgressAt, r.progress_stopped_at AS ProgressStoppedAt,
+        (SELECT count(*) FROM erasure_holds eh JOIN legal_holds h ON h.id = eh.hold_id
+         WHERE eh.request_id = r.id AND h.released_at IS NULL AND r.receipt IS NULL) AS HoldsInForce
         FROM requests r
         JOIN subjects s ON s.id = r.subject_id
         LEFT JOIN programs p ON p.id = r.program_id

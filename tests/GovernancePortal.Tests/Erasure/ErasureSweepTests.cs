@@ -244,6 +244,7 @@ public sealed class ErasureSweepTests : DatabaseTests
         Assert.All(await KeysAsync(s, s.Alice), key => Assert.False(key.Destroyed));
         var open = await s.Db.Get<RequestDesk>().GetForSubjectAsync(s.Alice, request.Reference, Cancellation);
         Assert.Equal(RequestStatus.InProgress, open.Status);
+        Assert.True(open.OnHold);
         Assert.Null(open.Receipt);
         Assert.Equal([hold.Notice], await holds.NoticesForRequestAsync(s.Alice, request.Reference, Cancellation));
         Assert.Empty(await holds.NoticesForRequestAsync(s.Bob, request.Reference, Cancellation));
@@ -255,6 +256,7 @@ public sealed class ErasureSweepTests : DatabaseTests
         Assert.Equal(0, await RecordsAsync(s, s.Alice));
         var done = await s.Db.Get<RequestDesk>().GetForSubjectAsync(s.Alice, request.Reference, Cancellation);
         Assert.Equal(RequestStatus.Completed, done.Status);
+        Assert.False(done.OnHold);
         var heldBack = Assert.Single(ErasureReceipt.ReadUnverified(done.Receipt)!.HeldBack);
         Assert.Equal((hold.Id, 4L, hold.Notice), (heldBack.Hold, heldBack.Records, heldBack.Notice));
         Assert.NotNull(heldBack.ReleasedAt);
