@@ -180,10 +180,17 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
         if (generation <= seen)
             return;
         var destroyed = (await connection.QueryAsync<long>(DestroyedSince, new { Seen = seen }, transaction)).ToHashSet();
-        foreach (var entry in _unwrapped.Keys.Where(entry => destroyed.Contains(entry.Id)).ToList())
+        lock (_forgetting)
         {
-            if (_unwrapped.TryRemove(entry, out var bytes))
-                CryptographicOperations.ZeroMemory(bytes);
+            // A read that found the key live just before its destruction must not cache it again after this.
+            if (_forgotten.Count + destroyed.Count > MaxCachedKeys)
+                _forgotten.Clear();
+            _forgotten.UnionWith(destroyed);
+            foreach (var entry in _unwrapped.Keys.Where(entry => destroyed.Contains(entry.Id)).ToList())
+            {
+                if (_unwrapped.TryRemove(entry, out var bytes))
+                    CryptographicOperations.ZeroMemory(bytes);
+            }
         }
         // Only ever forward: a slower reader that saw an older generation does not move it back.
         while (true)
@@ -215,10 +222,20 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
     {
         if (_unwrapped.TryGetValue((id, masterKeyId), out var key))
             return key;
-        if (_unwrapped.Count >= MaxCachedKeys)
-            _unwrapped.Clear();
-        return _unwrapped[(id, masterKeyId)] = Unwrap(wrapped, masterKeyId, scope);
+        var unwrapped = Unwrap(wrapped, masterKeyId, scope);
+        lock (_forgetting)
+        {
+            if (_forgotten.Contains(id))
+                return unwrapped;
+            if (_unwrapped.Count >= MaxCachedKeys)
+                _unwrapped.Clear();
+            return _unwrapped[(id, masterKeyId)] = unwrapped;
+        }
     }
+
+    // Keys this node dropped as destroyed (recent ones: a read that began before a destruction is short).
+    private readonly HashSet<long> _forgotten = [];
+    private readonly Lock _forgetting = new();
 
     internal byte[] Unwrap(byte[] wrapped, string masterKeyId, DataKeyScope scope) =>
         Aead.Open(ring.Find(masterKeyId).Bytes, wrapped.AsSpan(0, Aead.NonceSize), wrapped.AsSpan(Aead.NonceSize), scope.WrapAssociatedData());
