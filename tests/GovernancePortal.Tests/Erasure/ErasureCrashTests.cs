@@ -105,6 +105,38 @@ public sealed class ErasureCrashTests : DatabaseTests
         await AssertFinishedExactlyAsync(s, request, kept);
     }
 
+    /// <summary>
+    /// The worker dies mid-sweep as far as the database can tell: the server ends its connections, open
+    /// transaction and all. (On SQLite the engine has no server to do that; the test above kills a batch.)
+    /// </summary>
+    [Fact]
+    public async Task Postgres_WorkersConnectionsKilledMidSweep_ThenRunAgain_FinishesExactly()
+    {
+        await using var s = await SetupAsync(Engine.Postgres);
+        var (request, kept) = await AliceWithdrewAndRejoinedAsync(s);
+        await using var node = Node(s, 1);
+
+        var sweeping = Task.Run(() => node.GetRequiredService<ErasureSweep>().RunAsync(Cancellation), Cancellation);
+        while (await RecordsAsync(s, s.Alice) > 100 && !sweeping.IsCompleted)
+            await Task.Delay(1, Cancellation);
+        // Only the sweep is inside a command or a transaction now; the test's own idle connections are left alone.
+        await using (var connection = new Npgsql.NpgsqlConnection(s.Db.ConnectionString))
+        {
+            await connection.OpenAsync(Cancellation);
+            var killed = 0L;
+            while (killed == 0 && !sweeping.IsCompleted)
+                killed = await connection.ExecuteScalarAsync<long>(
+                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity " +
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')");
+        }
+        await Assert.ThrowsAnyAsync<Npgsql.NpgsqlException>(() => sweeping);
+        Assert.InRange(await RecordsAsync(s, s.Alice), 8, 106);
+
+        await using var restarted = Node(s, 10);
+        Assert.True(Assert.Single(await restarted.GetRequiredService<ErasureSweep>().RunAsync(Cancellation)).Completed);
+        await AssertFinishedExactlyAsync(s, request, kept);
+    }
+
     [Theory, MemberData(nameof(Engines))]
     public async Task TwoWorkersAtOnce_EraseEachRecordOnce_AndWriteOneReceipt(Engine engine)
     {
