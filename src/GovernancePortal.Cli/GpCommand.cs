@@ -54,6 +54,7 @@ public static class GpCommand
                                                    offline: check an inclusion proof against a signed checkpoint
           audit verify-consistency --old <checkpoint> --new <checkpoint> --proof <file> --public-key <pem>
                                                    offline: check that the new signed checkpoint extends the old one
+          receipt verify <file> --public-key <pem> offline: check a signed erasure receipt; exit 0 with its summary, 1 naming the failure
           help                                     show this text
 
         Configuration as for the portal: Database__Provider (Sqlite | Postgres), ConnectionStrings__Portal,
@@ -74,6 +75,8 @@ public static class GpCommand
                 return await RunBench(benchOptions, output, error);
             if (args is ["audit", "verify-proof", .. var proofOptions])
                 return await AuditCommands.VerifyProofAsync(ParseOptions(proofOptions), output, error);
+            if (args is ["receipt", "verify", .. var receiptArgs])
+                return await ReceiptCommands.VerifyAsync(receiptArgs, output, error);
             if (args is ["audit", "verify-consistency", .. var consistencyOptions])
                 return await AuditCommands.VerifyConsistencyAsync(ParseOptions(consistencyOptions), output, error);
             if (args is ["audit", "verify-checkpoint", .. var checkpointArgs])

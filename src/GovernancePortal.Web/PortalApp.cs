@@ -1,3 +1,4 @@
+using GovernancePortal.Web.Features.Erasure;
 using GovernancePortal.Web.Features.Account;
 using GovernancePortal.Web.Features.Audit;
 using GovernancePortal.Web.Features.Collection;
@@ -32,6 +33,7 @@ public static class PortalApp
         app.MapCollectionApi();
         app.MapMyDataExport();
         app.MapAuditApi();
+        app.MapErasureReceipts();
         app.MapPortalJobsDashboard();
         app.MapPortalPages();
         return app;

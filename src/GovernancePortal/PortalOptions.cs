@@ -3,6 +3,7 @@ using GovernancePortal.Access;
 using GovernancePortal.Audit;
 using GovernancePortal.Crypto;
 using GovernancePortal.Data;
+using GovernancePortal.Erasure;
 using GovernancePortal.Jobs;
 using GovernancePortal.Retention;
 using Microsoft.Extensions.Configuration;
@@ -25,10 +26,11 @@ public sealed record PortalOptions(
     RetentionOptions Retention,
     JobsOptions Jobs,
     PauseOptions Pauses,
-    AuditOptions Audit)
+    AuditOptions Audit,
+    ErasureOptions Erasure)
 {
     /// <summary>What the library needs (<see cref="PortalServices.AddPortalCore"/>).</summary>
-    public PortalSettings Settings => new(Database, Encryption.MasterKeys, Storage.DataFolder, Grants, Retention, Pauses, Audit);
+    public PortalSettings Settings => new(Database, Encryption.MasterKeys, Storage.DataFolder, Grants, Retention, Pauses, Audit, Erasure);
 
     /// <summary>
     /// The web host's settings. Outside Development, OpenID Connect and a master key are required,
@@ -99,10 +101,14 @@ public sealed record PortalOptions(
         var retention = new RetentionOptions(jobs.RetentionSweepCron, reader.Count("Retention:BatchSize", RetentionOptions.Default.BatchSize));
         var pauses = new PauseOptions(reader.Count("Pauses:ReviewAfterDays", PauseOptions.Default.ReviewAfterDays));
         var audit = ReadAudit(reader);
+        var erasureCron = reader.Text("Erasure:SweepCron")?.Trim() ?? ErasureOptions.Default.SweepCron;
+        if (!JobsOptions.LooksLikeCron(erasureCron))
+            reader.Problem($"Erasure:SweepCron must be a cron expression such as '*/15 * * * *' (five fields: minute hour day month weekday), not '{erasureCron}'.");
+        var erasure = new ErasureOptions(erasureCron, reader.Count("Erasure:BatchSize", ErasureOptions.Default.BatchSize));
 
         reader.ThrowIfAny();
         keys ??= MasterKeyRing.FromConfiguration(configuration, storage.DataFolder, allowGeneratedKey);
-        return new PortalOptions(database!, storage, new EncryptionOptions(keys), demo, authentication, collection, grants, retention, jobs, pauses, audit);
+        return new PortalOptions(database!, storage, new EncryptionOptions(keys), demo, authentication, collection, grants, retention, jobs, pauses, audit, erasure);
     }
 
     /// <summary><c>Audit:…</c>: the checkpoints' origin and interval, and the checkpoint and verification jobs' crons.</summary>

@@ -4,9 +4,11 @@ using GovernancePortal.Collection;
 using GovernancePortal.Crypto;
 using GovernancePortal.Data;
 using GovernancePortal.Demo;
+using GovernancePortal.Erasure;
 using GovernancePortal.Grants;
 using GovernancePortal.Home;
 using GovernancePortal.Jobs;
+using GovernancePortal.Holds;
 using GovernancePortal.Programs;
 using GovernancePortal.Requests;
 using GovernancePortal.Retention;
@@ -30,6 +32,7 @@ public static class PortalServices
         services.AddSingleton(settings.RetentionRules);
         services.AddSingleton(settings.AuditRules);
         services.AddSingleton(settings.PauseRules);
+        services.AddSingleton(settings.ErasureRules);
         services.AddSingleton<ConnectionFactory>();
         services.AddSingleton(provider => provider.GetRequiredService<ConnectionFactory>().Dialect);
         services.AddSingleton<SchemaMigrator>();
@@ -77,6 +80,10 @@ public static class PortalServices
         services.AddSingleton<RequestDeadlines>();
         services.AddSingleton<RequestDeadlinesJob>();
         services.AddSingleton<OfficerHome>();
+        services.TryAddSingleton<IErasureQueue, NoErasureQueue>();
+        services.AddSingleton<ErasureSweep>();
+        services.AddSingleton<ErasureSweepJob>();
+        services.AddSingleton<LegalHolds>();
         services.AddSingleton<DemoData>();
         return services;
     }

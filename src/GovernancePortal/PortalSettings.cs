@@ -1,6 +1,7 @@
 using GovernancePortal.Audit;
 using GovernancePortal.Crypto;
 using GovernancePortal.Data;
+using GovernancePortal.Erasure;
 using GovernancePortal.Jobs;
 using GovernancePortal.Retention;
 using Microsoft.Extensions.Configuration;
@@ -9,7 +10,7 @@ namespace GovernancePortal;
 
 /// <summary>The settings every entry point (web host, gp, tests) needs before anything else can run.</summary>
 public sealed record PortalSettings(DatabaseOptions Database, MasterKeyRing MasterKeys, string DataFolder, GrantOptions? Grants = null, RetentionOptions? Retention = null,
-    PauseOptions? Pauses = null, AuditOptions? Audit = null)
+    PauseOptions? Pauses = null, AuditOptions? Audit = null, ErasureOptions? Erasure = null)
 {
     /// <summary>The grant rules in force: <see cref="Grants"/>, or their defaults.</summary>
     public GrantOptions GrantRules => Grants ?? GrantOptions.Default;
@@ -22,6 +23,9 @@ public sealed record PortalSettings(DatabaseOptions Database, MasterKeyRing Mast
 
     /// <summary>The audit log's checkpoint and verification settings in force: <see cref="Audit"/>, or their defaults.</summary>
     public AuditOptions AuditRules => Audit ?? AuditOptions.Default;
+
+    /// <summary>The erasure sweep's settings in force: <see cref="Erasure"/>, or their defaults.</summary>
+    public ErasureOptions ErasureRules => Erasure ?? ErasureOptions.Default;
 
     /// <summary>
     /// <c>Storage:DataFolder</c> when set; in a source checkout the <c>data/</c> folder at its top, so the

@@ -19,7 +19,8 @@ public sealed class SelfServiceTests(RunningPortal portal)
 
             var card = page.Locator(".mud-card").Filter(new() { HasText = "Model Capability Initiative" });
             await Expect(card).ToBeVisibleAsync();
-            var row = card.Locator("tr").Filter(new() { HasText = "Mouse movements" });
+            // Transcriptions: the withdrawal's erasure really deletes them, and no other browser test reads alice's.
+            var row = card.Locator("tr").Filter(new() { HasText = "Meeting transcriptions" });
             await row.GetByRole(AriaRole.Button, new() { Name = "Stop" }).ClickAsync();
             var dialog = page.GetByRole(AriaRole.Dialog);
             await Expect(dialog).ToContainTextAsync("stops the moment you confirm");

@@ -2,11 +2,13 @@ using GovernancePortal.Access;
 using GovernancePortal.Audit;
 using GovernancePortal.Collection;
 using GovernancePortal.Data;
+using GovernancePortal.Erasure;
 using GovernancePortal.Grants;
 using GovernancePortal.Jobs;
 using GovernancePortal.Programs;
 using GovernancePortal.Requests;
 using GovernancePortal.Retention;
+using GovernancePortal.Web.Features.Erasure;
 using Hangfire;
 using Hangfire.Dashboard;
 using Hangfire.PostgreSql;
@@ -51,6 +53,7 @@ public static class JobsSetup
                 configuration.UseInMemoryStorage();
         });
         builder.Services.AddHangfireServer(options => options.WorkerCount = Math.Max(2, Environment.ProcessorCount));
+        builder.Services.AddSingleton<IErasureQueue, HangfireErasureQueue>();
         return builder;
     }
 
@@ -62,11 +65,11 @@ public static class JobsSetup
             DashboardTitle = "Governance Portal jobs",
             AppPath = "/",
         }).RequireAuthorization(Roles.Admin);
-        Schedule(app.Services.GetRequiredService<IRecurringJobManager>(), app.PortalOptions().Jobs, app.PortalOptions().Audit);
+        Schedule(app.Services.GetRequiredService<IRecurringJobManager>(), app.PortalOptions().Jobs, app.PortalOptions().Audit, app.PortalOptions().Erasure);
     }
 
     /// <summary>Every recurring job of the portal, at its configured schedule (README, "Production configuration", <c>Jobs:…Cron</c>).</summary>
-    public static void Schedule(IRecurringJobManager schedules, JobsOptions jobs, AuditOptions audit)
+    public static void Schedule(IRecurringJobManager schedules, JobsOptions jobs, AuditOptions audit, ErasureOptions erasure)
     {
         schedules.AddOrUpdate<StoredAnswerPurgeJob>(StoredAnswerPurgeJob.Id, job => job.RunAsync(CancellationToken.None), jobs.StoredAnswerPurgeCron);
         schedules.AddOrUpdate<RetentionSweepJob>(RetentionSweepJob.Id, job => job.RunAsync(CancellationToken.None), jobs.RetentionSweepCron);
@@ -75,6 +78,7 @@ public static class JobsSetup
         schedules.AddOrUpdate<RequestDeadlinesJob>(RequestDeadlinesJob.Id, job => job.RunAsync(CancellationToken.None), jobs.RequestDeadlinesCron);
         schedules.AddOrUpdate<CheckpointJob>(CheckpointJob.Id, job => job.RunAsync(CancellationToken.None), audit.CheckpointCron);
         schedules.AddOrUpdate<AuditVerificationJob>(AuditVerificationJob.Id, job => job.RunAsync(CancellationToken.None), audit.VerifyCron);
+        schedules.AddOrUpdate<ErasureSweepJob>(ErasureSweepJob.Id, job => job.RunAsync(CancellationToken.None), erasure.SweepCron);
     }
 
     private sealed class AdminOnly : IDashboardAuthorizationFilter

@@ -39,6 +39,7 @@ public static class AuditActions
     public const string RecordsPurged = "records.purged";
     public const string HoldPlaced = "hold.placed";
     public const string HoldReleased = "hold.released";
+    public const string HoldsViewed = "holds.viewed";
     public const string GrantRequested = "grant.requested";
     public const string GrantApprovalRecorded = "grant.approval.recorded";
     public const string GrantApproved = "grant.approved";
@@ -83,6 +84,7 @@ public static class AuditActions
         new(RecordsPurged, "Deleted your records at the end of their retention"),
         new(HoldPlaced, "Placed a legal hold on your data"),
         new(HoldReleased, "Released a legal hold on your data"),
+        new(HoldsViewed, "Viewed the legal holds"),
         new(GrantRequested, "Asked for a grant to read records"),
         new(GrantApprovalRecorded, "Gave the first of two approvals of a grant"),
         new(GrantApproved, "Approved a grant to read records"),

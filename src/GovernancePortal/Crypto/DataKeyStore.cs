@@ -8,13 +8,16 @@ namespace GovernancePortal.Crypto;
 /// <summary>
 /// Envelope encryption: a data key per subject, program and category, stored wrapped by the master
 /// key. Destroying a scope's key makes every payload sealed with it unreadable (crypto-shredding).
+/// A key is <em>sealed</em> when its scope is withdrawn or asked to be erased: it still opens what it
+/// sealed, but new records of the scope get a new key, so an erasure destroys exactly the keys of the
+/// records it erases (docs/erasure.md).
 /// </summary>
 public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
 {
     private const string InsertIfAbsent = """
         INSERT INTO data_keys (subject_id, program_id, category_id, wrapped_key, master_key_id, created_at)
         VALUES (@SubjectId, @ProgramId, @CategoryId, @WrappedKey, @MasterKeyId, @CreatedAt)
-        ON CONFLICT (subject_id, program_id, category_id) WHERE destroyed_at IS NULL DO NOTHING
+        ON CONFLICT (subject_id, program_id, category_id) WHERE destroyed_at IS NULL AND sealed_at IS NULL DO NOTHING
         """;
 
     private const string ScopedColumns = """
@@ -23,10 +26,23 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
         FROM data_keys
         """;
 
-    private const string Destroy = """
-        UPDATE data_keys SET wrapped_key = NULL, master_key_id = NULL, destroyed_at = @Now
+    private const string LiveInScope = """
+        SELECT id FROM data_keys
         WHERE subject_id = @SubjectId AND program_id = @ProgramId AND (@CategoryId IS NULL OR category_id = @CategoryId)
           AND destroyed_at IS NULL
+        """;
+
+    private const string NextGeneration = "UPDATE data_key_generation SET generation = generation + 1 WHERE id = 1 RETURNING generation";
+
+    private const string CurrentGeneration = "SELECT generation FROM data_key_generation WHERE id = 1";
+
+    private const string DestroyedSince = "SELECT data_key_id FROM data_key_destructions WHERE generation > @Seen";
+
+    // Anything sealed "later" than now (a clock that stepped back) is sealed now: the subject lock is held, so no key of the scope is newer.
+    private const string SealScope = """
+        UPDATE data_keys SET sealed_at = @Now
+        WHERE subject_id = @SubjectId AND (@ProgramId IS NULL OR program_id = @ProgramId) AND (@CategoryId IS NULL OR category_id = @CategoryId)
+          AND destroyed_at IS NULL AND (sealed_at IS NULL OR sealed_at > @Now)
         """;
 
     /// <summary>
@@ -37,6 +53,7 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
     {
         var wanted = scopes.ToHashSet();
         var keys = new Dictionary<DataKeyScope, DataKey>();
+        await ForgetDestroyedAsync(unitOfWork.Connection, unitOfWork.Transaction);
         await ReadLiveAsync();
         // Created in one fixed order, so concurrent batches cannot deadlock on each other's new keys.
         var missing = wanted.Where(scope => !keys.ContainsKey(scope))
@@ -66,7 +83,7 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
             {
                 // Liveness comes from the database every time; the wrapped bytes only for keys not yet unwrapped here.
                 var live = (await unitOfWork.QueryAsync<LiveRow>(
-                    $"SELECT id AS Id, subject_id AS SubjectId, category_id AS CategoryId, master_key_id AS MasterKeyId FROM data_keys WHERE program_id = @ProgramId AND subject_id {dialect.AnyOf("@SubjectIds")} AND destroyed_at IS NULL",
+                    $"SELECT id AS Id, subject_id AS SubjectId, category_id AS CategoryId, master_key_id AS MasterKeyId FROM data_keys WHERE program_id = @ProgramId AND subject_id {dialect.AnyOf("@SubjectIds")} AND destroyed_at IS NULL AND sealed_at IS NULL",
                     new { ProgramId = program.Key, SubjectIds = dialect.List(program.Select(scope => scope.SubjectId).Distinct()) }))
                     .Where(row => wanted.Contains(new DataKeyScope(row.SubjectId, program.Key, row.CategoryId)))
                     .ToList();
@@ -99,6 +116,7 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
         var distinct = ids.Distinct().ToArray();
         if (distinct.Length == 0)
             return new Dictionary<long, DataKey>();
+        await ForgetDestroyedAsync(connection, transaction);
         var rows = await connection.QueryAsync<ScopedRow>($"{ScopedColumns} WHERE id {SqlDialect.Of(connection).AnyOf("@Ids")} AND destroyed_at IS NULL", new { Ids = SqlDialect.Of(connection).List(distinct) }, transaction);
         return rows.ToDictionary(
             row => row.Id,
@@ -110,8 +128,81 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
     }
 
     /// <summary>Destroys the live keys of a subject in a program (or one category of it). Returns how many.</summary>
-    public Task<int> DestroyAsync(WriteScope unitOfWork, long subjectId, long programId, long? categoryId) =>
-        unitOfWork.ExecuteAsync(Destroy, new { SubjectId = subjectId, ProgramId = programId, CategoryId = categoryId, Now = time.GetUtcNow() });
+    public async Task<int> DestroyAsync(WriteScope unitOfWork, long subjectId, long programId, long? categoryId)
+    {
+        var ids = await unitOfWork.QueryAsync<long>(LiveInScope, new { SubjectId = subjectId, ProgramId = programId, CategoryId = categoryId });
+        return (await DestroyKeysAsync(unitOfWork, ids)).Count;
+    }
+
+    /// <summary>
+    /// Seals the keys of a subject's scope (every program when <paramref name="programId"/> is null, every
+    /// category when <paramref name="categoryId"/> is null) at <paramref name="now"/>: they keep opening the
+    /// records they sealed, and the next record of the scope gets a new key. Call with the subject row locked
+    /// (<c>Revocations.LockSubjectAsync</c>), which orders this against collection.
+    /// </summary>
+    public Task<int> SealAsync(WriteScope unitOfWork, long subjectId, long? programId, long? categoryId, DateTimeOffset now) =>
+        unitOfWork.ExecuteAsync(SealScope, new { SubjectId = subjectId, ProgramId = programId, CategoryId = categoryId, Now = StoredTime.Normalize(now) });
+
+    /// <summary>
+    /// Destroys the keys among <paramref name="ids"/> that are not destroyed yet: their wrapped bytes are
+    /// nulled, and the destruction takes the next generation, which every node compares before its next
+    /// read to drop and zero what it cached. Returns the ids this call destroyed (another node may have
+    /// destroyed the rest).
+    /// </summary>
+    public async Task<IReadOnlyList<long>> DestroyKeysAsync(WriteScope unitOfWork, IReadOnlyCollection<long> ids)
+    {
+        if (ids.Count == 0)
+            return [];
+        var destroyed = await unitOfWork.QueryAsync<long>(
+            $"UPDATE data_keys SET wrapped_key = NULL, master_key_id = NULL, destroyed_at = @Now WHERE id {unitOfWork.Dialect.AnyOf("@Ids")} AND destroyed_at IS NULL RETURNING id",
+            new { Ids = unitOfWork.Dialect.List(ids), Now = StoredTime.Normalize(time.GetUtcNow()) });
+        if (destroyed.Count == 0)
+            return destroyed;
+        // The generation row's lock is held to the commit, so generations commit in the order they are taken.
+        var generation = await unitOfWork.ExecuteScalarAsync<long>(NextGeneration);
+        await unitOfWork.ExecuteAsync(
+            $"INSERT INTO data_key_destructions (generation, data_key_id) SELECT @Generation, id FROM data_keys WHERE id {unitOfWork.Dialect.AnyOf("@Ids")}",
+            new { Generation = generation, Ids = unitOfWork.Dialect.List(destroyed) });
+        return destroyed;
+    }
+
+    private long _seenGeneration;
+
+    /// <summary>
+    /// Drops from this node's cache, and zeroes, every key destroyed since the last generation this node saw:
+    /// one single-row read when nothing was destroyed. Runs before every read of keys, so no cached bytes
+    /// of a destroyed key survive past the next read on any node.
+    /// </summary>
+    private async Task ForgetDestroyedAsync(DbConnection connection, DbTransaction? transaction)
+    {
+        var seen = Interlocked.Read(ref _seenGeneration);
+        var generation = await connection.ExecuteScalarAsync<long>(CurrentGeneration, transaction: transaction);
+        if (generation <= seen)
+            return;
+        var destroyed = (await connection.QueryAsync<long>(DestroyedSince, new { Seen = seen }, transaction)).ToHashSet();
+        lock (_forgetting)
+        {
+            // A read that found the key live just before its destruction must not cache it again after this.
+            if (_forgotten.Count + destroyed.Count > MaxCachedKeys)
+                _forgotten.Clear();
+            _forgotten.UnionWith(destroyed);
+            foreach (var entry in _unwrapped.Keys.Where(entry => destroyed.Contains(entry.Id)).ToList())
+            {
+                if (_unwrapped.TryRemove(entry, out var bytes))
+                    CryptographicOperations.ZeroMemory(bytes);
+            }
+        }
+        // Only ever forward: a slower reader that saw an older generation does not move it back.
+        while (true)
+        {
+            var current = Interlocked.Read(ref _seenGeneration);
+            if (current >= generation || Interlocked.CompareExchange(ref _seenGeneration, generation, current) == current)
+                return;
+        }
+    }
+
+    /// <summary>Whether this node holds the unwrapped bytes of key <paramref name="id"/> in memory (what the shredding tests look at).</summary>
+    internal bool IsCached(long id) => _unwrapped.Keys.Any(entry => entry.Id == id);
 
     internal static byte[] Wrap(MasterKey master, byte[] key, DataKeyScope scope)
     {
@@ -131,10 +222,20 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
     {
         if (_unwrapped.TryGetValue((id, masterKeyId), out var key))
             return key;
-        if (_unwrapped.Count >= MaxCachedKeys)
-            _unwrapped.Clear();
-        return _unwrapped[(id, masterKeyId)] = Unwrap(wrapped, masterKeyId, scope);
+        var unwrapped = Unwrap(wrapped, masterKeyId, scope);
+        lock (_forgetting)
+        {
+            if (_forgotten.Contains(id))
+                return unwrapped;
+            if (_unwrapped.Count >= MaxCachedKeys)
+                _unwrapped.Clear();
+            return _unwrapped[(id, masterKeyId)] = unwrapped;
+        }
     }
+
+    // Keys this node dropped as destroyed (recent ones: a read that began before a destruction is short).
+    private readonly HashSet<long> _forgotten = [];
+    private readonly Lock _forgetting = new();
 
     internal byte[] Unwrap(byte[] wrapped, string masterKeyId, DataKeyScope scope) =>
         Aead.Open(ring.Find(masterKeyId).Bytes, wrapped.AsSpan(0, Aead.NonceSize), wrapped.AsSpan(Aead.NonceSize), scope.WrapAssociatedData());

@@ -33,7 +33,7 @@ public sealed class ConnectionFactory
 
         var connection = new SqliteConnection(Options.ConnectionString);
         await connection.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;");
+        await connection.ExecuteAsync("PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;");
         return connection;
     }
 

@@ -109,6 +109,9 @@ public enum LockName : long
     AuditChain = 7_301,
     SigningKeys = 7_302,
     AuditCheckpoints = 7_303,
+
+    /// <summary>Placing or releasing a legal hold, and every batch that erases or purges records, so a hold holds from its commit.</summary>
+    LegalHolds = 7_304,
 }
 
 public sealed class SqliteDialect : SqlDialect

@@ -1,3 +1,5 @@
+using GovernancePortal.Access;
+using GovernancePortal.Holds;
 using GovernancePortal.Jobs;
 using GovernancePortal.Programs;
 using GovernancePortal.Requests;
@@ -25,9 +27,10 @@ public sealed record OfficerHomeSummary(
 /// (<see cref="PauseCheck"/>), records past their retention that no hold keeps (<see cref="RetentionQueries"/>),
 /// legal holds to review, and jobs whose latest run failed (<see cref="JobRuns"/>).
 /// </summary>
-public sealed class OfficerHome(RequestDeadlines deadlines, PauseCheck pauses, RetentionQueries retention, JobRuns runs)
+public sealed class OfficerHome(RequestDeadlines deadlines, PauseCheck pauses, RetentionQueries retention, JobRuns runs, LegalHolds holds)
 {
-    public async Task<OfficerHomeSummary> SummaryAsync(CancellationToken cancellationToken = default)
+    /// <summary>The counts for <paramref name="actor"/>, a privacy officer (legal holds are theirs to see).</summary>
+    public async Task<OfficerHomeSummary> SummaryAsync(Actor actor, CancellationToken cancellationToken = default)
     {
         var requests = await deadlines.CountsAsync(cancellationToken);
         var checks = await pauses.LatestAsync(int.MaxValue, cancellationToken);
@@ -36,12 +39,6 @@ public sealed class OfficerHome(RequestDeadlines deadlines, PauseCheck pauses, R
         return new OfficerHomeSummary(requests,
             checks.Count(c => c.IsAlert), checks.Count(c => c.IsActive && c.ReviewDue),
             compliance.Sum(c => c.Overdue), compliance.Count(c => !c.Compliant),
-            await HoldsToReviewAsync(cancellationToken), failed);
+            (await holds.DueForReviewAsync(actor, cancellationToken)).Count, failed);
     }
-
-    /// <summary>
-    /// Legal holds whose review date is near. Holds have no review date yet: the legal holds change
-    /// (issue 12, point 4) counts them here, and the home shows the line only when the count is not zero.
-    /// </summary>
-    public Task<long> HoldsToReviewAsync(CancellationToken cancellationToken = default) => Task.FromResult(0L);
 }

@@ -3,7 +3,9 @@ using System.Security.Cryptography;
 using Dapper;
 using GovernancePortal.Access;
 using GovernancePortal.Audit;
+using GovernancePortal.Crypto;
 using GovernancePortal.Data;
+using GovernancePortal.Erasure;
 using GovernancePortal.Programs;
 using GovernancePortal.Subjects;
 
@@ -57,6 +59,11 @@ public sealed record DataRequest
     /// <summary>When the last download stopped before its end (browser closed, connection dropped).</summary>
     public DateTimeOffset? ProgressStoppedAt { get; init; }
 
+    /// <summary>How many legal holds in force keep part of this request's scope from erasure (the erasure sweep counts them when it meets them).</summary>
+    public long HoldsInForce { get; init; }
+
+    public bool OnHold => HoldsInForce > 0;
+
     /// <summary>The legal deadline in force: the extended one when an officer extended it.</summary>
     public DateTimeOffset EffectiveDueAt => ExtendedDueAt ?? DueAt;
 
@@ -96,7 +103,7 @@ public sealed class OwnRequestRefused(string message) : Exception(message);
 /// one month from receipt (GDPR Art. 12(3)); an officer may extend it by up to two further months with
 /// a reason the employee sees. Every decision is audited.
 /// </summary>
-public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries programs, Revocations revocations, AuditLog audit, TimeProvider time)
+public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries programs, Revocations revocations, DataKeyStore keys, IErasureQueue erasure, AuditLog audit, TimeProvider time)
 {
     public const int MaxReasonLength = 2_000;
 
@@ -106,7 +113,9 @@ public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries pr
         r.extended_due_at AS ExtendedDueAt, r.extension_reason AS ExtensionReason, r.decided_by AS DecidedBy,
         r.decision_reason AS DecisionReason, r.completed_at AS CompletedAt, r.receipt AS Receipt,
         r.progress_done AS ProgressDone, r.progress_total AS ProgressTotal, r.progress_at AS ProgressAt, r.progress_stopped_at AS ProgressStoppedAt,
-        r.deadline_flag AS DeadlineFlag, r.deadline_flagged_at AS DeadlineFlaggedAt, r.deadline_flagged_for AS DeadlineFlaggedFor
+        r.deadline_flag AS DeadlineFlag, r.deadline_flagged_at AS DeadlineFlaggedAt, r.deadline_flagged_for AS DeadlineFlaggedFor,
+        (SELECT count(*) FROM erasure_holds eh JOIN legal_holds h ON h.id = eh.hold_id
+         WHERE eh.request_id = r.id AND h.released_at IS NULL AND r.receipt IS NULL) AS HoldsInForce
         FROM requests r
         JOIN subjects s ON s.id = r.subject_id
         LEFT JOIN programs p ON p.id = r.program_id
@@ -128,6 +137,8 @@ public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries pr
         await using var scope = await connections.BeginWriteAsync(cancellationToken);
         var request = await SubmitAsync(scope, subjectId, kind, programKey, categoryKey, actor);
         await scope.CommitAsync();
+        if (kind == RequestKind.Erasure)
+            erasure.SweepSoon();
         return request;
     }
 
@@ -136,6 +147,11 @@ public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries pr
     {
         if (kind is not (RequestKind.Export or RequestKind.Erasure or RequestKind.Objection))
             throw new RuleViolation("A request is an export, an erasure or an objection.", "kind");
+        // An erasure (or an objection, which may end in one) covers what was collected until it is filed:
+        // the subject lock orders it against collection, and the scope's keys are sealed at its time.
+        var erases = kind is RequestKind.Erasure or RequestKind.Objection;
+        if (erases)
+            await Revocations.LockSubjectAsync(scope, subjectId);
         long? programId = null, categoryId = null;
         if (programKey is not null)
         {
@@ -149,8 +165,12 @@ public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries pr
         var open = (await scope.QueryAsync<DataRequest>(
             $"SELECT {Columns} WHERE r.subject_id = @SubjectId AND r.kind = @Kind AND r.status IN {RequestStatus.OpenList}",
             new { SubjectId = subjectId, Kind = kind }))
+            .OrderByDescending(r => r.ReceivedAt)
             .FirstOrDefault(r => r.ProgramKey == programKey && r.CategoryKey == categoryKey);
-        if (open is not null)
+        // The open request is the same request unless keys were made since (the person re-joined and was
+        // collected again): what they hold is not in its scope, so a new request must cover it.
+        if (open is not null && !(erases && await scope.ExecuteScalarAsync<long>(KeysSince,
+                new { SubjectId = subjectId, ProgramId = programId, CategoryId = categoryId, Since = open.ReceivedAt }) > 0))
             return open;
 
         var now = StoredTime.Normalize(time.GetUtcNow());
@@ -160,10 +180,18 @@ public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries pr
             Reference = reference, SubjectId = subjectId, Kind = kind, ProgramId = programId, CategoryId = categoryId,
             Now = now, DueAt = now.AddMonths(1),
         });
+        if (erases)
+            await keys.SealAsync(scope, subjectId, programId, categoryId, now);
         await audit.AppendAsync(scope, new AuditEntry(actor.Name, actor.Roles, AuditActions.RequestReceived(kind),
             SubjectId: subjectId, Program: programKey, Detail: $"{reference}{(categoryKey is null ? "" : ", category " + categoryKey)}"));
         return await scope.QuerySingleAsync<DataRequest>($"SELECT {Columns} WHERE r.id = @Id", new { Id = id });
     }
+
+    private const string KeysSince = """
+        SELECT count(*) FROM data_keys
+        WHERE subject_id = @SubjectId AND (@ProgramId IS NULL OR program_id = @ProgramId) AND (@CategoryId IS NULL OR category_id = @CategoryId)
+          AND created_at >= @Since
+        """;
 
     public async Task<IReadOnlyList<DataRequest>> ForSubjectAsync(long subjectId, CancellationToken cancellationToken = default)
     {
@@ -304,6 +332,8 @@ public sealed class RequestDesk(ConnectionFactory connections, ProgramQueries pr
                 """, new { request.Id, Status = uphold ? RequestStatus.Upheld : RequestStatus.Rejected, By = actor.Name, Reason = text, Now = StoredTime.Normalize(time.GetUtcNow()) });
             return (uphold ? AuditActions.ObjectionUpheld : AuditActions.ObjectionRejected, $"{reference}: {text}");
         }, cancellationToken);
+        if (uphold)
+            erasure.SweepSoon();
     }
 
     private async Task DecideAsync(string reference, Actor actor,

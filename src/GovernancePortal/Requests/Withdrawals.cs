@@ -1,5 +1,6 @@
 using GovernancePortal.Access;
 using GovernancePortal.Data;
+using GovernancePortal.Erasure;
 using GovernancePortal.Subjects;
 
 namespace GovernancePortal.Requests;
@@ -10,10 +11,10 @@ namespace GovernancePortal.Requests;
 /// withdraw consent, an objection for an officer to review when the program rests on legitimate
 /// interest. Doing it twice is one revocation and one request.
 /// </summary>
-public sealed class Withdrawals(ConnectionFactory connections, Revocations revocations, RequestDesk requests)
+public sealed class Withdrawals(ConnectionFactory connections, Revocations revocations, RequestDesk requests, IErasureQueue erasure)
 {
     private const string ActiveHolds = """
-        SELECT reason FROM legal_holds
+        SELECT notice FROM legal_holds
         WHERE released_at IS NULL
           AND (subject_id = @SubjectId OR subject_id IS NULL)
           AND (program_id = @ProgramId OR program_id IS NULL)
@@ -29,6 +30,8 @@ public sealed class Withdrawals(ConnectionFactory connections, Revocations revoc
         var followUp = await requests.SubmitAsync(scope, subjectId, followUpKind, programKey, categoryKey, actor);
         var holds = await scope.QueryAsync<string>(ActiveHolds, new { SubjectId = subjectId, ProgramId = revoked.Program.Id });
         await scope.CommitAsync();
+        if (followUp.Kind == RequestKind.Erasure)
+            erasure.SweepSoon();
         return new WithdrawalOutcome(revoked.Revocation, followUp, holds);
     }
 }

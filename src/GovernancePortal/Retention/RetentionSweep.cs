@@ -114,6 +114,8 @@ public sealed class RetentionSweep(ConnectionFactory connections, ProgramQueries
         {
             cancellationToken.ThrowIfCancellationRequested();
             await using var scope = await connections.BeginWriteAsync(cancellationToken);
+            // A hold placed meanwhile commits before this batch or waits for it: never deleted after its commit.
+            await scope.Dialect.LockAsync(scope.Connection, scope.Transaction, LockName.LegalHolds);
             var removed = await scope.QueryAsync<DeletedKey>(scope.Dialect.Provider == DatabaseProvider.Postgres ? DeleteBatchPostgres : DeleteBatchSqlite, new
             {
                 CategoryId = categoryId, Cutoff = cutoff, AfterAt = after.CapturedAt, AfterId = after.Id, options.BatchSize,

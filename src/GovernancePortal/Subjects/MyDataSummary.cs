@@ -54,7 +54,7 @@ public sealed class MyDataSummary(ConnectionFactory connections, ProgramQueries 
         """;
 
     private const string MyHolds = """
-        SELECT program_id AS ProgramId, reason AS Reason FROM legal_holds
+        SELECT program_id AS ProgramId, notice AS Reason FROM legal_holds
         WHERE released_at IS NULL AND (subject_id = @SubjectId OR subject_id IS NULL)
         """;
 

@@ -1,6 +1,7 @@
 using Dapper;
 using GovernancePortal.Access;
 using GovernancePortal.Audit;
+using GovernancePortal.Crypto;
 using GovernancePortal.Data;
 using GovernancePortal.Programs;
 
@@ -31,7 +32,7 @@ public sealed record Revocation
 /// Both take effect at the commit on every node: the subject row is locked here, and collection reads
 /// revocations under a lock that conflicts with it.
 /// </summary>
-public sealed class Revocations(ConnectionFactory connections, ProgramQueries programs, AuditLog audit, TimeProvider time)
+public sealed class Revocations(ConnectionFactory connections, ProgramQueries programs, DataKeyStore keys, AuditLog audit, TimeProvider time)
 {
     private const string Columns = """
         id AS Id, subject_id AS SubjectId, program_id AS ProgramId, category_id AS CategoryId, kind AS Kind,
@@ -73,6 +74,8 @@ public sealed class Revocations(ConnectionFactory connections, ProgramQueries pr
         var now = StoredTime.Normalize(time.GetUtcNow());
         var id = await scope.ExecuteScalarAsync<long>(Insert,
             new { SubjectId = subjectId, ProgramId = program.Id, CategoryId = categoryId, Kind = kind, Now = now });
+        // What was collected until now stays under keys an erasure can destroy; a re-join starts new ones.
+        await keys.SealAsync(scope, subjectId, program.Id, categoryId, now);
         await audit.AppendAsync(scope, new AuditEntry(actor.Name, actor.Roles, AuditActions.SubjectRevoked,
             SubjectId: subjectId, Program: program.Key, Detail: $"{kind} of {(categoryKey is null ? "the whole program" : "category " + categoryKey)}"));
         return new Revoked(new Revocation { Id = id, SubjectId = subjectId, ProgramId = program.Id, CategoryId = categoryId, Kind = kind, CreatedAt = now }, program, Created: true);

@@ -58,6 +58,8 @@ public sealed partial class AccessibilityTests(RunningPortal portal)
         new("/grants", [Roles.PrivacyOfficer]),
         new("/retention", [Roles.PrivacyOfficer]),
         new("/pauses", [Roles.PrivacyOfficer]),
+        new("/holds", [Roles.PrivacyOfficer]),
+        new("/holds/new", [Roles.PrivacyOfficer]),
         new("/grants/{Id:long}", [Roles.PrivacyOfficer], "/grants/1"),
         new("/grants/exposure/{Key}", [Roles.PrivacyOfficer], "/grants/exposure/mci"),
         new("/audit", [Roles.Auditor]),

@@ -19,10 +19,10 @@ public sealed class OfficerHomeTests : DatabaseTests
     {
         await using var db = await TestDatabase.CreateAsync(engine);
 
-        var summary = await db.Get<OfficerHome>().SummaryAsync(Cancellation);
+        var summary = await db.Get<OfficerHome>().SummaryAsync(Priya, Cancellation);
 
         Assert.True(summary.NothingToDo);
-        Assert.Equal(0, await db.Get<OfficerHome>().HoldsToReviewAsync(Cancellation));
+        Assert.Equal(0, summary.HoldsToReview);
     }
 
     [Theory, MemberData(nameof(Engines))]
@@ -41,6 +41,8 @@ public sealed class OfficerHomeTests : DatabaseTests
         await db.Get<PauseSwitch>().PauseAsync("mci", ["keystrokes"], "Complaint about keystroke capture", Priya, Cancellation);
         clock.Advance(TimeSpan.FromMinutes(1));
         await SampleData.AddRecordsAsync(db, new NewRecord(program.Id, program["keystrokes"], alice, clock.GetUtcNow(), "{}"));
+        await db.Get<GovernancePortal.Holds.LegalHolds>().PlaceAsync(new GovernancePortal.Holds.HoldPlacement("alice@example.com", "mci", "Litigation", "CASE-1",
+            "priya@example.com", DateOnly.FromDateTime(overdue.DueAt.UtcDateTime).AddDays(10), "Your records are kept for a legal case."), Priya, Cancellation);
         await Assert.ThrowsAsync<InvalidOperationException>(() =>
             db.Get<JobRuns>().RecordAsync<int>("grant-expiry", _ => throw new InvalidOperationException(), _ => "", Cancellation));
 
@@ -49,7 +51,7 @@ public sealed class OfficerHomeTests : DatabaseTests
         clock.SetUtcNow(overdue.DueAt + TimeSpan.FromDays(1));
         await db.Get<RequestDeadlines>().RunAsync(Cancellation);
         await db.Get<PauseCheck>().RunAsync(Cancellation);
-        var summary = await db.Get<OfficerHome>().SummaryAsync(Cancellation);
+        var summary = await db.Get<OfficerHome>().SummaryAsync(Priya, Cancellation);
 
         Assert.Equal(new DeadlineCounts(DueSoon: 1, Overdue: 1), summary.Requests);
         Assert.Equal(1, summary.PauseAlerts);
@@ -57,6 +59,7 @@ public sealed class OfficerHomeTests : DatabaseTests
         Assert.Equal(4, summary.RetentionOverdueRecords);
         Assert.Equal(1, summary.RetentionOverdueCategories);
         Assert.Equal(["grant-expiry"], summary.FailedJobs.Select(j => j.Job));
+        Assert.Equal(1, summary.HoldsToReview);
         Assert.False(summary.NothingToDo);
     }
 }

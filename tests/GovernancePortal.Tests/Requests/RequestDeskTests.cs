@@ -124,19 +124,20 @@ public sealed class RequestDeskTests : DatabaseTests
     }
 
     [Theory, MemberData(nameof(Engines))]
-    public async Task Withdraw_UnderALegalHold_ReportsTheHoldsReason(Engine engine)
+    public async Task Withdraw_UnderALegalHold_ReportsTheHoldsNotice_NotItsInternalReason(Engine engine)
     {
         await using var db = await TestDatabase.CreateAsync(engine);
         var program = await SampleData.ProgramAsync(db, "mci", "keystrokes");
         var alice = await SampleData.SubjectAsync(db, "alice@example.com");
         await using (var connection = await db.OpenAsync())
             await connection.ExecuteAsync("""
-                INSERT INTO legal_holds (subject_id, program_id, reason, placed_by, placed_at) VALUES (@alice, @program, 'Litigation 2026-114', 'priya@example.com', @Now)
+                INSERT INTO legal_holds (subject_id, program_id, reason, notice, placed_by, placed_at)
+                VALUES (@alice, @program, 'Litigation 2026-114 against Alice', 'Kept for a legal case.', 'priya@example.com', @Now)
                 """, new { alice, program = program.Id, Now = SampleData.Epoch });
 
         var outcome = await db.Get<Withdrawals>().WithdrawAsync(alice, "mci", "keystrokes", Employee(alice), Cancellation);
 
-        Assert.Equal(["Litigation 2026-114"], outcome.LegalHolds);
+        Assert.Equal(["Kept for a legal case."], outcome.LegalHolds);
         Assert.Equal("keystrokes", outcome.FollowUp.CategoryKey);
     }
 

@@ -41,6 +41,8 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Portal por
         new("GET POST", "/grants", Who.InRole(Roles.PrivacyOfficer)),
         new("GET POST", "/retention", Who.InRole(Roles.PrivacyOfficer)),
         new("GET POST", "/pauses", Who.InRole(Roles.PrivacyOfficer)),
+        new("GET POST", "/holds", Who.InRole(Roles.PrivacyOfficer)),
+        new("GET POST", "/holds/new", Who.InRole(Roles.PrivacyOfficer)),
         new("GET POST", "/grants/{Id:long}", "/grants/1", Who.InRole(Roles.PrivacyOfficer)),
         new("GET POST", "/grants/exposure/{Key}", "/grants/exposure/mci", Who.InRole(Roles.PrivacyOfficer)),
         new("GET POST", "/audit", Who.InRole(Roles.Auditor)),
@@ -65,6 +67,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Portal por
 
         // The employee's copy of their data (a request they filed, found by the sign-in's subject)
         new("GET", "/me/requests/{reference}/export.zip", "/me/requests/EXP-AAAA-AAAA/export.zip", Who.InRole(Roles.Employee)),
+        new("GET", "/me/requests/{reference}/receipt", "/me/requests/ERA-AAAA-AAAA/receipt", Who.InRole(Roles.Employee)),
 
         // The auditors' checkpoints, proofs and public keys (docs/audit-log.md, "Proofs against checkpoints")
         new("GET", "/api/v1/audit/public-key", Who.InRole(Roles.Auditor)),

@@ -60,7 +60,7 @@ public sealed class OfficerHomePanelTests
     {
         await using var portal = await PortalAsync();
         await MakeWorkAsync(portal.Database);
-        var expected = await portal.Database.Get<OfficerHome>().SummaryAsync(Cancellation);
+        var expected = await portal.Database.Get<OfficerHome>().SummaryAsync(new GovernancePortal.Access.Actor("priya@example.com", [GovernancePortal.Access.Roles.PrivacyOfficer]), Cancellation);
         using var priya = await portal.SignedInAsAsync("priya@example.com");
 
         var page = await priya.GetDocumentAsync("/");

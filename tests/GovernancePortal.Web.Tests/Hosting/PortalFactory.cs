@@ -72,7 +72,10 @@ public class PortalFactory : WebApplicationFactory<Program>, IAsyncLifetime
         var devSignIn = new Dictionary<string, string?>();
         if (_engine == Engine.Postgres && _environment == Environments.Development && !_settings.ContainsKey("Authentication:Oidc:Authority"))
             devSignIn["Authentication:DevSignIn:Enabled"] = "true";
-        foreach (var (key, value) in Database.Configuration.Concat(devSignIn).Concat(_settings))
+        // The periodic erasure sweep would otherwise fire whenever a run crosses a quarter hour; a test that
+        // wants erasure gets it from the action that enqueues it, or runs the sweep itself.
+        var rareSweep = new Dictionary<string, string?> { ["Erasure:SweepCron"] = "0 0 1 1 *" };
+        foreach (var (key, value) in Database.Configuration.Concat(devSignIn).Concat(rareSweep.Where(s => !_settings.ContainsKey(s.Key))).Concat(_settings))
             builder.UseSetting(key, value);
         builder.UseSetting("Logging:LogLevel:Default", nameof(LogLevel.Warning));
         if (_testServices is not null)

@@ -105,8 +105,8 @@ public sealed class ExportDownloadTests(PortalFactory portal) : IClassFixture<Po
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         var page = await PageAsync(alice, $"/me/requests/{erasure.Reference}");
-        Assert.Contains("Nothing has been erased yet", page.Main);
-        Assert.DoesNotContain("Download", page.Main);
+        Assert.Contains("Erasure (endpoint-security)", page.Main);
+        Assert.DoesNotContain("Download my data", page.Main);
     }
 
     [Fact]

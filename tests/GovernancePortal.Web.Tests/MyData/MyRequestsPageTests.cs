@@ -232,8 +232,8 @@ public sealed class MyRequestsPageTests(PortalFactory portal) : IClassFixture<Po
         var reason = $"hold-{Guid.NewGuid():N}";
         await using var connection = await portal.Database.OpenAsync();
         await connection.ExecuteAsync("""
-            INSERT INTO legal_holds (subject_id, program_id, reason, placed_by, placed_at)
-            VALUES (@Subject, (SELECT id FROM programs WHERE key = 'mci'), @Reason, @PlacedBy, @Now)
+            INSERT INTO legal_holds (subject_id, program_id, reason, notice, placed_by, placed_at)
+            VALUES (@Subject, (SELECT id FROM programs WHERE key = 'mci'), 'internal: litigation', @Reason, @PlacedBy, @Now)
             """, new { Subject = await SubjectIdAsync(Alice), Reason = reason, PlacedBy = Priya.Name, Now = DateTimeOffset.UtcNow });
         return reason;
     }

@@ -60,6 +60,8 @@ public sealed partial class StartupGuardTests : IDisposable
     [InlineData("Jobs__PauseCheckCron", "every quarter hour", "Jobs:PauseCheckCron")]
     [InlineData("Retention__SweepCron", "hourly", "Retention:SweepCron")]
     [InlineData("Pauses__ReviewAfterDays", "0", "Pauses:ReviewAfterDays")]
+    [InlineData("Erasure__BatchSize", "0", "Erasure:BatchSize")]
+    [InlineData("Erasure__SweepCron", "quarter-hourly", "Erasure:SweepCron")]
     [InlineData("Encryption__MasterKey", "c2hvcnQ=", "Encryption:MasterKey")]
     public async Task Development_WithABadValue_ExitsWithOneLineNamingTheSetting(string variable, string value, string setting)
     {

@@ -31,6 +31,8 @@ public static class PortalAreas
             "Each category's records against its retention (oldest, overdue, kept by a legal hold) and every run of the retention sweep."),
         new("Pause checks", "/pauses", Icons.Material.Filled.PauseCircle, Roles.PrivacyOfficer,
             "Every pause checked against the records: none may arrive after a pause commits. Alerts, and pauses open long enough to review."),
+        new("Legal holds", "/holds", Icons.Material.Filled.Gavel, Roles.PrivacyOfficer,
+            "Holds that keep a person's or a program's data from retention and erasure: place, review and release them."),
         new("Audit log", "/audit", Icons.Material.Filled.FactCheck, Roles.Auditor,
             "The append-only, hash-chained log of every access and every change."),
         new("System", "/admin/system", Icons.Material.Filled.MonitorHeart, Roles.Admin,

@@ -18,7 +18,7 @@ public static class RequestText
         return $"{what} ({scope})";
     }
 
-    public static string Status(DataRequest request, DateTimeOffset now) => request.Status switch
+    public static string Status(DataRequest request, DateTimeOffset now) => request.OnHold ? "On hold" : request.Status switch
     {
         // A copy is served the moment its owner downloads it: nothing waits on the company.
         RequestStatus.Received when request.Kind == RequestKind.Export => "Ready to download",
