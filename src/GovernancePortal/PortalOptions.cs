@@ -1,5 +1,6 @@
 using System.Globalization;
 using GovernancePortal.Access;
+using GovernancePortal.Audit;
 using GovernancePortal.Crypto;
 using GovernancePortal.Data;
 using GovernancePortal.Jobs;
@@ -23,10 +24,11 @@ public sealed record PortalOptions(
     GrantOptions Grants,
     RetentionOptions Retention,
     JobsOptions Jobs,
-    PauseOptions Pauses)
+    PauseOptions Pauses,
+    AuditOptions Audit)
 {
     /// <summary>What the library needs (<see cref="PortalServices.AddPortalCore"/>).</summary>
-    public PortalSettings Settings => new(Database, Encryption.MasterKeys, Storage.DataFolder, Grants, Retention, Pauses);
+    public PortalSettings Settings => new(Database, Encryption.MasterKeys, Storage.DataFolder, Grants, Retention, Pauses, Audit);
 
     /// <summary>
     /// The web host's settings. Outside Development, OpenID Connect and a master key are required,
@@ -96,10 +98,30 @@ public sealed record PortalOptions(
         var jobs = ReadJobs(reader);
         var retention = new RetentionOptions(jobs.RetentionSweepCron, reader.Count("Retention:BatchSize", RetentionOptions.Default.BatchSize));
         var pauses = new PauseOptions(reader.Count("Pauses:ReviewAfterDays", PauseOptions.Default.ReviewAfterDays));
+        var audit = ReadAudit(reader);
 
         reader.ThrowIfAny();
         keys ??= MasterKeyRing.FromConfiguration(configuration, storage.DataFolder, allowGeneratedKey);
-        return new PortalOptions(database!, storage, new EncryptionOptions(keys), demo, authentication, collection, grants, retention, jobs, pauses);
+        return new PortalOptions(database!, storage, new EncryptionOptions(keys), demo, authentication, collection, grants, retention, jobs, pauses, audit);
+    }
+
+    /// <summary><c>Audit:…</c>: the checkpoints' origin and interval, and the checkpoint and verification jobs' crons.</summary>
+    private static AuditOptions ReadAudit(SettingsReader reader)
+    {
+        var origin = reader.Text("Audit:Origin") ?? AuditOptions.Default.Origin;
+        if (!AuditOptions.IsValidOrigin(origin))
+            reader.Problem($"Audit:Origin must be one word of printable ASCII without '+' (at most 200 characters), such as governance-portal/example.com, not '{origin}'.");
+        string Cron(string key, string fallback)
+        {
+            if (reader.Text(key) is not { } text)
+                return fallback;
+            if (JobsOptions.LooksLikeCron(text.Trim()))
+                return text.Trim();
+            reader.Problem($"{key} must be a cron expression such as '0 * * * *' (five fields: minute hour day month weekday), not '{text}'.");
+            return fallback;
+        }
+        return new AuditOptions(origin, reader.Count("Audit:CheckpointEvery", AuditOptions.Default.CheckpointEvery),
+            Cron("Audit:CheckpointCron", AuditOptions.Default.CheckpointCron), Cron("Audit:VerifyCron", AuditOptions.Default.VerifyCron));
     }
 
     /// <summary>

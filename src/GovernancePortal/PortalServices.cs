@@ -28,6 +28,7 @@ public static class PortalServices
         services.AddSingleton(settings.MasterKeys);
         services.AddSingleton(settings.GrantRules);
         services.AddSingleton(settings.RetentionRules);
+        services.AddSingleton(settings.AuditRules);
         services.AddSingleton(settings.PauseRules);
         services.AddSingleton<ConnectionFactory>();
         services.AddSingleton(provider => provider.GetRequiredService<ConnectionFactory>().Dialect);
@@ -58,6 +59,12 @@ public static class PortalServices
         services.AddSingleton<RoleRoster>();
         services.AddSingleton<AuditSearch>();
         services.AddSingleton<AuditTree>();
+        services.AddSingleton<CheckpointTrigger>();
+        services.AddSingleton<CheckpointStore>();
+        services.AddSingleton<CheckpointJob>();
+        services.AddHostedService<CheckpointWorker>();
+        services.AddSingleton<AuditVerifier>();
+        services.AddSingleton<AuditVerificationJob>();
         services.AddSingleton<AccessHistory>();
         services.AddSingleton<RetentionSweep>();
         services.AddSingleton<RetentionSweepJob>();

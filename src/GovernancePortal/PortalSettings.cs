@@ -1,3 +1,4 @@
+using GovernancePortal.Audit;
 using GovernancePortal.Crypto;
 using GovernancePortal.Data;
 using GovernancePortal.Jobs;
@@ -8,7 +9,7 @@ namespace GovernancePortal;
 
 /// <summary>The settings every entry point (web host, gp, tests) needs before anything else can run.</summary>
 public sealed record PortalSettings(DatabaseOptions Database, MasterKeyRing MasterKeys, string DataFolder, GrantOptions? Grants = null, RetentionOptions? Retention = null,
-    PauseOptions? Pauses = null)
+    PauseOptions? Pauses = null, AuditOptions? Audit = null)
 {
     /// <summary>The grant rules in force: <see cref="Grants"/>, or their defaults.</summary>
     public GrantOptions GrantRules => Grants ?? GrantOptions.Default;
@@ -18,6 +19,9 @@ public sealed record PortalSettings(DatabaseOptions Database, MasterKeyRing Mast
 
     /// <summary>The pause checks' settings in force: <see cref="Pauses"/>, or their defaults.</summary>
     public PauseOptions PauseRules => Pauses ?? PauseOptions.Default;
+
+    /// <summary>The audit log's checkpoint and verification settings in force: <see cref="Audit"/>, or their defaults.</summary>
+    public AuditOptions AuditRules => Audit ?? AuditOptions.Default;
 
     /// <summary>
     /// <c>Storage:DataFolder</c> when set; in a source checkout the <c>data/</c> folder at its top, so the

@@ -1,4 +1,5 @@
 using GovernancePortal.Access;
+using GovernancePortal.Audit;
 using GovernancePortal.Collection;
 using GovernancePortal.Data;
 using GovernancePortal.Grants;
@@ -61,17 +62,19 @@ public static class JobsSetup
             DashboardTitle = "Governance Portal jobs",
             AppPath = "/",
         }).RequireAuthorization(Roles.Admin);
-        Schedule(app.Services.GetRequiredService<IRecurringJobManager>(), app.PortalOptions().Jobs);
+        Schedule(app.Services.GetRequiredService<IRecurringJobManager>(), app.PortalOptions().Jobs, app.PortalOptions().Audit);
     }
 
     /// <summary>Every recurring job of the portal, at its configured schedule (README, "Production configuration", <c>Jobs:…Cron</c>).</summary>
-    public static void Schedule(IRecurringJobManager schedules, JobsOptions jobs)
+    public static void Schedule(IRecurringJobManager schedules, JobsOptions jobs, AuditOptions audit)
     {
         schedules.AddOrUpdate<StoredAnswerPurgeJob>(StoredAnswerPurgeJob.Id, job => job.RunAsync(CancellationToken.None), jobs.StoredAnswerPurgeCron);
         schedules.AddOrUpdate<RetentionSweepJob>(RetentionSweepJob.Id, job => job.RunAsync(CancellationToken.None), jobs.RetentionSweepCron);
         schedules.AddOrUpdate<PauseCheckJob>(PauseCheckJob.Id, job => job.RunAsync(CancellationToken.None), jobs.PauseCheckCron);
         schedules.AddOrUpdate<GrantExpiryJob>(GrantExpiryJob.Id, job => job.RunAsync(CancellationToken.None), jobs.GrantExpiryCron);
         schedules.AddOrUpdate<RequestDeadlinesJob>(RequestDeadlinesJob.Id, job => job.RunAsync(CancellationToken.None), jobs.RequestDeadlinesCron);
+        schedules.AddOrUpdate<CheckpointJob>(CheckpointJob.Id, job => job.RunAsync(CancellationToken.None), audit.CheckpointCron);
+        schedules.AddOrUpdate<AuditVerificationJob>(AuditVerificationJob.Id, job => job.RunAsync(CancellationToken.None), audit.VerifyCron);
     }
 
     private sealed class AdminOnly : IDashboardAuthorizationFilter

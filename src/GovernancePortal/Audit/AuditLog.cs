@@ -5,8 +5,10 @@ using GovernancePortal.Data;
 namespace GovernancePortal.Audit;
 
 /// <summary>Appends hash-chained events. Call inside the unit of work whose action it records.</summary>
-public sealed class AuditLog(TimeProvider time)
+public sealed class AuditLog(TimeProvider time, AuditOptions? options = null, CheckpointTrigger? checkpoints = null)
 {
+    private readonly int _checkpointEvery = (options ?? AuditOptions.Default).CheckpointEvery;
+
     private const string Head = "SELECT seq AS Seq, hash AS Hash FROM audit_events ORDER BY seq DESC LIMIT 1";
 
     private const string Insert = """
@@ -38,6 +40,9 @@ public sealed class AuditLog(TimeProvider time)
         };
         stored = stored with { Hash = AuditChain.ComputeHash(stored) };
         await scope.ExecuteAsync(Insert, stored);
+        // Only a flag: the checkpoint is signed in the background once this transaction has ended.
+        if (stored.Seq % _checkpointEvery == 0)
+            checkpoints?.Reached();
         return stored;
     }
 

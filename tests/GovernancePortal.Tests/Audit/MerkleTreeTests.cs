@@ -233,4 +233,26 @@ public sealed class MerkleTreeTests
         Assert.Equal(ProofCheck.Fail("trees of the same size have different roots"), MerkleTree.VerifyConsistency(5, RootOf(5), 5, RootOf(4), []));
         Assert.False(MerkleTree.VerifyConsistency(6, RootOf(6), 5, RootOf(5), []).Verified);
     }
+
+    [Fact]
+    public void FrontierRootsAndRangeHashes_AgreeWithTheRecursiveDefinition_ForEverySizeUpTo40()
+    {
+        var leaves = Enumerable.Range(0, 40).Select(i => System.Security.Cryptography.SHA256.HashData([(byte)i])).ToList();
+        for (var size = 1; size <= leaves.Count; size++)
+        {
+            var tree = leaves.Take(size).ToList();
+            var inclusion = Enumerable.Range(0, size).ToDictionary(index => index, index => MerkleTree.InclusionRanges(index, size));
+            var consistency = Enumerable.Range(0, size + 1).ToDictionary(old => old, old => MerkleTree.ConsistencyRanges(old, size));
+            var frontier = new MerkleFrontier(inclusion.Values.Concat(consistency.Values).SelectMany(r => r));
+            Assert.Equal(MerkleTree.EmptyRoot(), new MerkleFrontier().Root());
+            foreach (var leaf in tree)
+                frontier.Append(leaf);
+
+            Assert.Equal(MerkleTree.Root(tree), frontier.Root());
+            foreach (var (index, ranges) in inclusion)
+                Assert.Equal(MerkleTree.InclusionProof(tree, index), ranges.Select(frontier.Hash));
+            foreach (var (old, ranges) in consistency)
+                Assert.Equal(MerkleTree.ConsistencyProof(tree, old), ranges.Select(frontier.Hash));
+        }
+    }
 }

@@ -66,6 +66,14 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Portal por
         // The employee's copy of their data (a request they filed, found by the sign-in's subject)
         new("GET", "/me/requests/{reference}/export.zip", "/me/requests/EXP-AAAA-AAAA/export.zip", Who.InRole(Roles.Employee)),
 
+        // The auditors' checkpoints, proofs and public keys (docs/audit-log.md, "Proofs against checkpoints")
+        new("GET", "/api/v1/audit/public-key", Who.InRole(Roles.Auditor)),
+        new("GET", "/api/v1/audit/checkpoints", Who.InRole(Roles.Auditor)),
+        new("GET", "/api/v1/audit/checkpoints/latest", Who.InRole(Roles.Auditor)),
+        new("GET", "/api/v1/audit/checkpoints/{size}", "/api/v1/audit/checkpoints/1", Who.InRole(Roles.Auditor)),
+        new("GET", "/api/v1/audit/proofs/inclusion", "/api/v1/audit/proofs/inclusion?seq=1", Who.InRole(Roles.Auditor)),
+        new("GET", "/api/v1/audit/proofs/consistency", "/api/v1/audit/proofs/consistency?from=1", Who.InRole(Roles.Auditor)),
+
         // Operations
         new("*", "/health/live", Who.Anyone),
         new("*", "/health/ready", Who.Anyone),

@@ -44,6 +44,12 @@ public sealed class RouteAuditTests(AuthorizationMatrixTests.Portal portal) : IC
         ["/admin/system"] = WritesNothing("system health: versions, schema, queue sizes; no person's data"),
         ["/admin/jobs/{**path}"] = WritesNothing("Hangfire's dashboard: job names, times and counts; jobs' arguments hold no person's data"),
         ["/pauses"] = WritesNothing("the pause checks: each pause and the count of records received after it; no person's data"),
+        ["/api/v1/audit/public-key"] = WritesNothing("the portal's public signing keys"),
+        ["/api/v1/audit/checkpoints"] = WritesNothing("signed tree heads: sizes, roots and signatures, no event's fields"),
+        ["/api/v1/audit/checkpoints/latest"] = WritesNothing("one signed tree head: hashes and a signature, no event's fields"),
+        ["/api/v1/audit/checkpoints/{size}"] = WritesNothing("one signed tree head: hashes and a signature, no event's fields"),
+        ["/api/v1/audit/proofs/inclusion"] = WritesNothing("an inclusion proof: hashes only, no event's fields"),
+        ["/api/v1/audit/proofs/consistency"] = WritesNothing("a consistency proof: hashes only, no event's fields"),
     };
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;

@@ -1,3 +1,4 @@
+using GovernancePortal.Audit;
 using GovernancePortal.Collection;
 using GovernancePortal.Grants;
 using GovernancePortal.Jobs;
@@ -27,6 +28,8 @@ public sealed class JobSchedulesTests
             [PauseCheckJob.Id] = (typeof(PauseCheckJob), "*/15 * * * *"),
             [GrantExpiryJob.Id] = (typeof(GrantExpiryJob), "*/5 * * * *"),
             [RequestDeadlinesJob.Id] = (typeof(RequestDeadlinesJob), Cron.Hourly()),
+            [CheckpointJob.Id] = (typeof(CheckpointJob), Cron.Hourly()),
+            [AuditVerificationJob.Id] = (typeof(AuditVerificationJob), "30 3 * * *"),
         }, added.ToDictionary(pair => pair.Key, pair => (pair.Value.Job.Type, pair.Value.Cron)));
         Assert.All(added.Values, scheduled => Assert.Equal("RunAsync", scheduled.Job.Method.Name));
     }
