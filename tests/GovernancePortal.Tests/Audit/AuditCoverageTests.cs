@@ -4,6 +4,7 @@ using GovernancePortal.Audit;
 using GovernancePortal.Collection;
 using GovernancePortal.Crypto;
 using GovernancePortal.Grants;
+using GovernancePortal.Holds;
 using GovernancePortal.Programs;
 using GovernancePortal.Requests;
 using GovernancePortal.Subjects;
@@ -97,8 +98,24 @@ public sealed class AuditCoverageTests : DatabaseTests
             await s.Get<Revocations>().RevokeAsync(s.World.Bob, "mci", "keystrokes", bob);
             await s.Get<Revocations>().RejoinAsync(s.World.Bob, "mci", "keystrokes", bob);
         }),
+        ["LegalHolds.PlaceAsync"] = Writes(AuditActions.HoldPlaced, s => s.Get<LegalHolds>().PlaceAsync(Hold("bob@example.com"), s.World.Priya)),
+        ["LegalHolds.ReleaseAsync"] = Writes(AuditActions.HoldReleased, async s =>
+        {
+            var hold = await s.Get<LegalHolds>().PlaceAsync(Hold("bob@example.com"), s.World.Priya);
+            await s.Get<LegalHolds>().ReleaseAsync(hold.Id, "The case is closed", s.World.Omar);
+        }),
+        ["LegalHolds.ListAsync"] = Writes(AuditActions.HoldsViewed, async s =>
+        {
+            await s.Get<LegalHolds>().PlaceAsync(Hold("bob@example.com"), s.World.Priya);
+            await s.Get<LegalHolds>().ListAsync(s.World.Omar, activeOnly: true);
+        }),
+        ["LegalHolds.DueForReviewAsync"] = WritesNothing("the officers' reminder of holds near their review date: case references and dates; the list of holds itself is logged"),
+        ["OfficerHome.SummaryAsync"] = WritesNothing("the officers' home counts: requests due, pause alerts, records past retention, holds to review, failed jobs; nobody named"),
         ["SigningKeys.RotateAsync"] = Writes(AuditActions.SigningKeyCreated, s => s.Get<SigningKeys>().RotateAsync(new Actor("gp (root)", []))),
     };
+
+    private static HoldPlacement Hold(string person) => new(person, "mci", "Litigation 2026-7", "CASE-7", "priya@example.com",
+        DateOnly.FromDateTime(DateTime.UtcNow).AddDays(60), "Your records in this program are kept for a legal case.");
 
     public static TheoryData<string, Engine> Writers => new(
         from method in Methods where method.Value.Run is not null

@@ -41,7 +41,7 @@ public sealed class OfficerHomeTests : DatabaseTests
         await db.Get<PauseSwitch>().PauseAsync("mci", ["keystrokes"], "Complaint about keystroke capture", Priya, Cancellation);
         clock.Advance(TimeSpan.FromMinutes(1));
         await SampleData.AddRecordsAsync(db, new NewRecord(program.Id, program["keystrokes"], alice, clock.GetUtcNow(), "{}"));
-        await db.Get<GovernancePortal.Holds.LegalHolds>().PlaceAsync(new GovernancePortal.Holds.HoldPlacement("alice@example.com", "mci", "Litigation", "CASE-1",
+        await db.Get<GovernancePortal.Holds.LegalHolds>().PlaceAsync(new GovernancePortal.Holds.HoldPlacement("bob@example.com", "mci", "Litigation", "CASE-1",
             "priya@example.com", DateOnly.FromDateTime(overdue.DueAt.UtcDateTime).AddDays(10), "Your records are kept for a legal case."), Priya, Cancellation);
         await Assert.ThrowsAsync<InvalidOperationException>(() =>
             db.Get<JobRuns>().RecordAsync<int>("grant-expiry", _ => throw new InvalidOperationException(), _ => "", Cancellation));
