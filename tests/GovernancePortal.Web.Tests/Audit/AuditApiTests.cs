@@ -20,16 +20,22 @@ public sealed class AuditApiTests(PortalFactory portal) : IClassFixture<PortalFa
         "/api/v1/audit/proofs/inclusion?seq=1", "/api/v1/audit/proofs/consistency?from=1",
     ];
 
+    /// <summary>A checkpoint of at least two events, and a later one that extends it by one more.</summary>
     private async Task<(Checkpoint Old, Checkpoint New)> TwoCheckpointsAsync()
     {
         var store = portal.Database.Get<CheckpointStore>();
+        await AppendAsync();
+        await AppendAsync();
         var old = await store.SignNowAsync(Cancellation);
-        await using (var scope = await portal.Database.Get<GovernancePortal.Data.ConnectionFactory>().BeginWriteAsync(Cancellation))
-        {
-            await portal.Database.Get<AuditLog>().AppendAsync(scope, new AuditEntry("priya@example.com", [Roles.PrivacyOfficer], "test.appended"));
-            await scope.CommitAsync();
-        }
+        await AppendAsync();
         return (old, await store.SignNowAsync(Cancellation));
+    }
+
+    private async Task AppendAsync()
+    {
+        await using var scope = await portal.Database.Get<GovernancePortal.Data.ConnectionFactory>().BeginWriteAsync(Cancellation);
+        await portal.Database.Get<AuditLog>().AppendAsync(scope, new AuditEntry("priya@example.com", [Roles.PrivacyOfficer], "test.appended"));
+        await scope.CommitAsync();
     }
 
     [Fact]
@@ -89,7 +95,9 @@ public sealed class AuditApiTests(PortalFactory portal) : IClassFixture<PortalFa
         var (old, current) = await TwoCheckpointsAsync();
         using var audrey = await portal.SignedInAsAsync("audrey@example.com");
 
-        var inclusion = await audrey.GetFromJsonAsync<AuditApiEndpoints.InclusionJson>($"/api/v1/audit/proofs/inclusion?seq=2&size={old.TreeSize}", Cancellation);
+        using var inclusionResponse = await audrey.GetAsync($"/api/v1/audit/proofs/inclusion?seq=2&size={old.TreeSize}", Cancellation);
+        Assert.True(inclusionResponse.IsSuccessStatusCode, $"size {old.TreeSize}: {await inclusionResponse.Content.ReadAsStringAsync(Cancellation)}");
+        var inclusion = await inclusionResponse.Content.ReadFromJsonAsync<AuditApiEndpoints.InclusionJson>(Cancellation);
         var consistency = await audrey.GetFromJsonAsync<AuditApiEndpoints.ConsistencyJson>($"/api/v1/audit/proofs/consistency?from={old.TreeSize}&to={current.TreeSize}", Cancellation);
 
         var signedOld = Checkpoint.Parse(inclusion!.Checkpoint.Note);
