@@ -86,15 +86,21 @@ public sealed class CollectionService(
     {
         var (result, stored) = await StoreAsync(collector, batch, idempotencyKey, cancellationToken);
         if (stored > 0)
+        {
+            var clock = CollectionTimings.Start();
             await collectors.RecordUseAsync(collector.CollectorId, stored, cancellationToken);
+            clock.Mark(CollectionTimings.Usage);
+        }
         return result;
     }
 
     /// <summary>The write transaction; its connection is closed before anything else writes (SQLite has one writer).</summary>
     private async Task<(CollectResult Result, int Stored)> StoreAsync(CollectorIdentity collector, CollectBatch batch, string? idempotencyKey, CancellationToken cancellationToken)
     {
+        var clock = CollectionTimings.Start();
         await using var scope = await connections.BeginWriteAsync(cancellationToken);
         var dialect = scope.Dialect;
+        clock.Mark(CollectionTimings.Begin);
 
         // The state checks must stay inside this transaction, under these locks: that is what makes a
         // pause or a revocation linearizable. A collector's revocation locks its row FOR UPDATE, which
@@ -130,9 +136,11 @@ public sealed class CollectionService(
         }
 
         var accepted = new List<NewRecord>(candidates.Count);
+        clock.Mark(CollectionTimings.Switches);
         if (candidates.Count > 0)
         {
             var subjectIds = await subjects.EnsureByReferencesAsync(scope, candidates.Select(c => c.Record.Subject));
+            clock.Mark(CollectionTimings.Subjects);
             var ids = subjectIds.Values.Distinct().ToArray();
             if (dialect.ForShare.Length > 0)
                 await scope.ExecuteAsync($"SELECT id FROM subjects WHERE id {dialect.AnyOf("@Ids")} {dialect.ForShare}", new { Ids = dialect.List(ids) });
@@ -147,8 +155,10 @@ public sealed class CollectionService(
                 else
                     accepted.Add(new NewRecord(program.Id, category.Id, subjectId, record.CapturedAt, record.PayloadJson, collector.CollectorId));
             }
+            clock.Mark(CollectionTimings.Switches);
             if (accepted.Count > 0)
                 await records.AddAsync(scope, accepted);
+            clock = CollectionTimings.Start();
         }
 
         var result = new CollectResult(accepted.Count, rejected.OrderBy(r => r.Index).ToList());
@@ -163,6 +173,7 @@ public sealed class CollectionService(
                 Response = JsonSerializer.Serialize(result),
                 batch.BodySha256,
             });
+            clock.Mark(CollectionTimings.Idempotency);
             if (remembered == 0)
             {
                 // A concurrent request with the same key committed first: its answer stands, this one stores nothing.
@@ -171,6 +182,7 @@ public sealed class CollectionService(
             }
         }
         await scope.CommitAsync();
+        clock.Mark(CollectionTimings.Commit);
         return (result, accepted.Count);
     }
 

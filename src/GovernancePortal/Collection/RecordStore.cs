@@ -17,8 +17,10 @@ public sealed class RecordStore(DataKeyStore keys, TimeProvider time)
     /// <summary>Seals each payload with its scope's data key and stores the records in bulk; all received now.</summary>
     public async Task AddAsync(WriteScope unitOfWork, IReadOnlyList<NewRecord> records)
     {
+        var clock = CollectionTimings.Start();
         var scopes = records.Select(r => new DataKeyScope(r.SubjectId, r.ProgramId, r.CategoryId)).ToHashSet();
         var scopeKeys = await keys.GetOrCreateManyAsync(unitOfWork, scopes);
+        clock.Mark(CollectionTimings.Keys);
         var receivedAt = StoredTime.Normalize(time.GetUtcNow());
         var rows = new RecordRow[records.Count];
         var ciphers = new Dictionary<long, AesGcm>();
@@ -40,6 +42,8 @@ public sealed class RecordStore(DataKeyStore keys, TimeProvider time)
             foreach (var cipher in ciphers.Values)
                 cipher.Dispose();
         }
+        clock.Mark(CollectionTimings.Seal);
         await unitOfWork.Dialect.InsertRecordsAsync(unitOfWork.Connection, unitOfWork.Transaction, rows, unitOfWork.Cancellation);
+        clock.Mark(CollectionTimings.Insert);
     }
 }

@@ -99,6 +99,7 @@ public static class CollectionEndpoints
         try
         {
             CollectBatch batch;
+            var clock = CollectionTimings.Start();
             try
             {
                 await using var body = new StallGuardStream(request.Body, readTimeout, cancellationToken);
@@ -117,7 +118,10 @@ public static class CollectionEndpoints
                 return CollectionProblems.Result(400, "Incomplete body", $"The body could not be read ({exception.Message}). Nothing was stored.");
             }
 
-            if (idempotencyKey is not null && await service.PreviousAnswerAsync(collector, idempotencyKey, batch.BodySha256, cancellationToken) is { } previous)
+            clock.Mark(CollectionTimings.Read);
+            var previous = idempotencyKey is null ? null : await service.PreviousAnswerAsync(collector, idempotencyKey, batch.BodySha256, cancellationToken);
+            clock.Mark(CollectionTimings.Idempotency);
+            if (previous is not null)
                 return Answer(previous);
             var result = await service.IngestAsync(collector, batch, idempotencyKey, cancellationToken);
             return Answer(result);
