@@ -216,8 +216,9 @@ internal static class IngestBenchmark
             else
             {
                 var table = await connection.ExecuteScalarAsync<string>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'records'");
-                await connection.ExecuteAsync(Regex.Replace(table!.Replace("CREATE TABLE records", $"CREATE TABLE {PlainTable}", StringComparison.Ordinal),
-                    @"\s+REFERENCES\s+\w+\s*\(\w+\)", ""));
+                // A renamed table's text names it in quotes.
+                var plain = Regex.Replace(table!, @"^CREATE TABLE\s+""?records""?", $"CREATE TABLE {PlainTable}");
+                await connection.ExecuteAsync(Regex.Replace(plain, @"\s+REFERENCES\s+\w+\s*\(\w+\)", ""));
                 foreach (var index in await connection.QueryAsync<string>("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' AND sql IS NOT NULL"))
                     await connection.ExecuteAsync(Regex.Replace(index, @"INDEX\s+(\w+)\s+ON\s+records\b", m => $"INDEX plain_{m.Groups[1].Value} ON {PlainTable}"));
             }

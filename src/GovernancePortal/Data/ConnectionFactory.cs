@@ -18,7 +18,14 @@ public sealed class ConnectionFactory
         Options = options;
         Dialect = SqlDialect.For(options.Provider);
         if (options.Provider == DatabaseProvider.Postgres)
-            _postgres = NpgsqlDataSource.Create(options.ConnectionString);
+        {
+            // Statements run again and again (collection runs the same dozen for every batch) are prepared once
+            // per pooled connection and kept, unless the connection string says otherwise.
+            var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+            if (builder.MaxAutoPrepare == 0)
+                builder.MaxAutoPrepare = 64;
+            _postgres = NpgsqlDataSource.Create(builder.ConnectionString);
+        }
         DapperSetup.EnsureRegistered();
     }
 

@@ -165,13 +165,13 @@ public sealed class SubjectExport(ConnectionFactory connections, ProgramQueries 
         return new ExportReceipt(counted["records.json"], erased, counted["revocations.json"], counted["requests.json"], counted["access-events.json"], 0, "");
     }
 
-    // In the order of ix_records_subject_program (subject, program, category, captured_at): the rows stream without a sort.
+    // In the order of ix_records_subject_program_captured (subject, program, captured_at, id): the rows stream without a sort.
     private const string RecordsOfSubject = """
         SELECT id AS Id, program_id AS ProgramId, category_id AS CategoryId, subject_id AS SubjectId, data_key_id AS DataKeyId,
                captured_at AS CapturedAt, received_at AS ReceivedAt, nonce AS Nonce, payload AS Payload
         FROM records
         WHERE subject_id = @SubjectId
-        ORDER BY program_id, category_id, captured_at, id
+        ORDER BY program_id, captured_at, id
         """;
 
     private const string RevocationsOfSubject = """

@@ -119,10 +119,7 @@ public static class CollectionEndpoints
             }
 
             clock.Mark(CollectionTimings.Read);
-            var previous = idempotencyKey is null ? null : await service.PreviousAnswerAsync(collector, idempotencyKey, batch.BodySha256, cancellationToken);
-            clock.Mark(CollectionTimings.Idempotency);
-            if (previous is not null)
-                return Answer(previous);
+            // A retry's earlier answer is looked up inside the batch's own write transaction.
             var result = await service.IngestAsync(collector, batch, idempotencyKey, cancellationToken);
             return Answer(result);
         }
