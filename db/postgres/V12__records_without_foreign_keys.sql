@@ -13,5 +13,6 @@ ALTER TABLE records DROP CONSTRAINT records_data_key_id_fkey;
 -- A person's records in a program, newest first, at any depth, from the index alone (an index-only scan):
 -- (captured_at, id) is the pages' order and category_id rides along for the one-category pages and the counts.
 -- It replaces (subject_id, program_id, category_id, captured_at), so an insert updates as many indexes as before.
+-- (SQLite keeps that one: it merges the categories' ranges of it in order, which PostgreSQL 15 does not.)
 DROP INDEX ix_records_subject_program_category_captured;
 CREATE INDEX ix_records_subject_program_captured ON records (subject_id, program_id, captured_at, id) INCLUDE (category_id);

@@ -20,9 +20,7 @@ INSERT INTO records_v12 (id, program_id, category_id, subject_id, collector_id, 
 DROP TABLE records;
 ALTER TABLE records_v12 RENAME TO records;
 
--- A person's records in a program, newest first, at any depth, from the index alone: (captured_at, id) is the
--- pages' order and category_id rides along for the one-category pages and the counts. It replaces
--- (subject_id, program_id, category_id, captured_at), so an insert updates as many indexes as before.
-CREATE INDEX ix_records_subject_program_captured ON records (subject_id, program_id, captured_at, id, category_id);
+-- The same indexes as before the rebuild.
+CREATE INDEX ix_records_subject_program_category_captured ON records (subject_id, program_id, category_id, captured_at);
 CREATE INDEX ix_records_captured ON records (captured_at);
 CREATE INDEX ix_records_category_captured ON records (category_id, captured_at);
