@@ -11,7 +11,7 @@ internal sealed class PhaseTotals : IDisposable
     private static readonly string[] Order =
     [
         CollectionTimings.Read, CollectionTimings.Idempotency, CollectionTimings.Begin, CollectionTimings.Switches, CollectionTimings.Subjects,
-        CollectionTimings.Keys, CollectionTimings.Seal, CollectionTimings.Insert, CollectionTimings.Commit, CollectionTimings.Usage,
+        CollectionTimings.Keys, CollectionTimings.Seal, CollectionTimings.Insert, CollectionTimings.Group, CollectionTimings.Usage, CollectionTimings.Commit,
     ];
 
     private readonly MeterListener _listener = new();

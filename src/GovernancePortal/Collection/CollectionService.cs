@@ -300,6 +300,7 @@ public sealed class CollectionService(
                 try
                 {
                     var outcome = await StoreAsync(scope, item.Collector, item.Batch, item.IdempotencyKey);
+                    item.Waiting.Skip();
                     if (outcome.Undo)
                         await scope.ExecuteAsync("ROLLBACK TO batch");
                     answers[i] = (outcome, null);
@@ -311,6 +312,8 @@ public sealed class CollectionService(
                 }
                 await scope.ExecuteAsync("RELEASE batch");
             }
+            foreach (var item in group)
+                item.Waiting.Mark(CollectionTimings.Group);
             var clock = CollectionTimings.Start();
             foreach (var used in group.Zip(answers).Where(a => a.Second.Outcome is { Undo: false, Stored: > 0 })
                          .GroupBy(a => a.First.Collector.CollectorId, a => a.Second.Outcome!.Stored))

@@ -27,6 +27,8 @@ public static class CollectionTimings
     public const string Seal = "seal";
     public const string Insert = "insert";
     public const string Commit = "commit";
+    /// <summary>SQLite: after its own part, a batch waiting for the rest of its group before the group commits.</summary>
+    public const string Group = "group";
     /// <summary>The collector's usage counters, written after the commit.</summary>
     public const string Usage = "usage";
 
@@ -48,5 +50,8 @@ public static class CollectionTimings
                 Phases.Record(Stopwatch.GetElapsedTime(_last, now).TotalMilliseconds, new KeyValuePair<string, object?>("phase", phase));
             _last = now;
         }
+
+        /// <summary>Starts the next phase here without recording the time since the last mark.</summary>
+        public void Skip() => _last = Stopwatch.GetTimestamp();
     }
 }
