@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Dapper;
 using GovernancePortal.Access;
 using GovernancePortal.Collection;
@@ -20,14 +21,18 @@ namespace GovernancePortal.Cli.Bench;
 
 /// <summary>
 /// <c>gp bench ingest</c>: the real portal in this process on a fresh database, driven over HTTP by
-/// concurrent clients posting batches, and, in the same run, the same rows inserted straight into the
-/// table through the engine's bulk path. Reports the median of each over the rounds and their ratio.
+/// concurrent clients posting batches, and, in the same run, two baselines: the same rows inserted straight
+/// into <c>records</c> through the engine's bulk path from as many writers (the product's raw path), and the
+/// plain bulk load (a fresh table of the same columns and secondary indexes, no foreign keys, one writer).
+/// Reports the median of each over the rounds, their ratios, the requests' p99 latency and where a batch's
+/// time goes (<see cref="CollectionTimings"/>).
 /// </summary>
 internal static class IngestBenchmark
 {
     public const int BatchSize = 1_000;
     public const int Clients = 4;
     private static readonly string[] Categories = ["keystrokes", "mouse_movements", "transcriptions"];
+    private const string PlainTable = "bench_plain_records";
 
     public static async Task<int> RunAsync(int records, int rounds, DatabaseProvider provider, string? postgres, TextWriter output)
     {
@@ -57,22 +62,35 @@ internal static class IngestBenchmark
 
             var endpointRates = new List<double>();
             var rawRates = new List<double>();
+            var plainRates = new List<double>();
+            var p99s = new List<double>();
+            using var phases = new PhaseTotals();
             using var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(2) };
-            await PostAsync(http, tokens[0], BuildBatch(0, BatchSize));   // warm-up: JIT, pools, keys
+            await PostAsync(http, tokens[0], BuildBatch(0, BatchSize), "warm-up");   // JIT, pools, keys
 
             for (var round = 1; round <= rounds; round++)
             {
                 var batches = Enumerable.Range(0, records / BatchSize).Select(b => BuildBatch(round * 10_000_000 + b * BatchSize, BatchSize)).ToList();
-                var endpoint = await TimeEndpointAsync(http, tokens, batches);
-                var raw = await TimeRawInsertAsync(app.Services, batches.Count * BatchSize);
+                phases.Reset();
+                var (endpoint, latencies) = await TimeEndpointAsync(http, tokens, batches, round);
+                var snapshot = phases.Snapshot();
+                var rows = await SealedRowsAsync(app.Services, batches.Count * BatchSize);
+                var raw = await TimeRawInsertAsync(app.Services, rows);
+                var plain = await TimePlainLoadAsync(app.Services.GetRequiredService<ConnectionFactory>(), rows);
+                var p99 = Percentile(latencies, 0.99);
                 endpointRates.Add(endpoint);
                 rawRates.Add(raw);
-                await output.WriteLineAsync($"  round {round}: endpoint {endpoint,10:N0} records/s   raw insert {raw,10:N0} records/s   ratio {endpoint / raw,6:P0}");
+                plainRates.Add(plain);
+                p99s.Add(p99);
+                await output.WriteLineAsync($"  round {round}: endpoint {endpoint,8:N0} records/s (p50 {Percentile(latencies, 0.5),5:N0} ms, p99 {p99,5:N0} ms)   raw {raw,8:N0}   plain {plain,8:N0}   endpoint/raw {endpoint / raw,5:P0}   endpoint/plain {endpoint / plain,5:P0}");
+                await output.WriteLineAsync($"           per batch: {PhaseTotals.Describe(snapshot, latencies)}");
             }
 
             var endpointMedian = Median(endpointRates);
             var rawMedian = Median(rawRates);
-            await output.WriteLineAsync($"median: endpoint {endpointMedian:N0} records/s, raw insert {rawMedian:N0} records/s, endpoint/raw {endpointMedian / rawMedian:P0}");
+            var plainMedian = Median(plainRates);
+            await output.WriteLineAsync($"median: endpoint {endpointMedian:N0} records/s, raw {rawMedian:N0} records/s (product schema, {Clients} writers), plain bulk load {plainMedian:N0} records/s (same columns and indexes, no foreign keys, one writer)");
+            await output.WriteLineAsync($"median: endpoint/raw {endpointMedian / rawMedian:P0}, endpoint/plain {endpointMedian / plainMedian:P0}, p99 request latency {Median(p99s):N0} ms");
             return 0;
         }
         finally
@@ -96,23 +114,30 @@ internal static class IngestBenchmark
         return tokens;
     }
 
-    private static async Task<double> TimeEndpointAsync(HttpClient http, string[] tokens, IReadOnlyList<byte[]> batches)
+    /// <summary>Records a second and each request's latency in milliseconds. Every batch carries its own Idempotency-Key, as collectors are told to.</summary>
+    private static async Task<(double Rate, List<double> Latencies)> TimeEndpointAsync(HttpClient http, string[] tokens, IReadOnlyList<byte[]> batches, int round)
     {
-        var queue = new ConcurrentQueue<byte[]>(batches);
+        var queue = new ConcurrentQueue<(byte[] Batch, int Number)>(batches.Select((batch, number) => (batch, number)));
+        var latencies = new ConcurrentBag<double>();
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(tokens.Select(async token =>
         {
-            while (queue.TryDequeue(out var batch))
-                await PostAsync(http, token, batch);
+            while (queue.TryDequeue(out var item))
+            {
+                var started = Stopwatch.GetTimestamp();
+                await PostAsync(http, token, item.Batch, $"round-{round}-batch-{item.Number}");
+                latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
         }));
-        return batches.Count * BatchSize / clock.Elapsed.TotalSeconds;
+        return (batches.Count * BatchSize / clock.Elapsed.TotalSeconds, latencies.ToList());
     }
 
-    private static async Task PostAsync(HttpClient http, string token, byte[] batch)
+    private static async Task PostAsync(HttpClient http, string token, byte[] batch, string idempotencyKey)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/collect") { Content = new ByteArrayContent(batch) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        request.Headers.Add("Idempotency-Key", idempotencyKey);
         using var response = await http.SendAsync(request);
         if (!response.IsSuccessStatusCode)
             throw new InvalidOperationException($"the endpoint answered {(int)response.StatusCode}: {Shorten(await response.Content.ReadAsStringAsync())}");
@@ -121,8 +146,8 @@ internal static class IngestBenchmark
             throw new InvalidOperationException($"the endpoint refused records: {Shorten(answer.ToString())}");
     }
 
-    /// <summary>The same number of rows, same payload size, sealed beforehand, inserted by the engine's bulk path from as many writers.</summary>
-    private static async Task<double> TimeRawInsertAsync(IServiceProvider services, int count)
+    /// <summary>The same number of rows as a round, same payload size, sealed beforehand, in batches of 1,000.</summary>
+    private static async Task<IReadOnlyList<RecordRow[]>> SealedRowsAsync(IServiceProvider services, int count)
     {
         var connections = services.GetRequiredService<ConnectionFactory>();
         var keys = services.GetRequiredService<DataKeyStore>();
@@ -144,7 +169,7 @@ internal static class IngestBenchmark
         }
 
         var receivedAt = StoredTime.Normalize(DateTimeOffset.UtcNow);
-        var batches = new ConcurrentQueue<RecordRow[]>(Enumerable.Range(0, count / BatchSize).Select(b =>
+        return Enumerable.Range(0, count / BatchSize).Select(b =>
             Enumerable.Range(0, BatchSize).Select(i =>
             {
                 var n = b * BatchSize + i;
@@ -153,20 +178,65 @@ internal static class IngestBenchmark
                 var capturedAt = receivedAt.AddSeconds(-n);
                 var (nonce, sealedPayload) = RecordPayloads.Seal(key, capturedAt, Payload(n));
                 return new RecordRow(programId, scope.CategoryId, scope.SubjectId, null, key.Id, capturedAt, receivedAt, nonce, sealedPayload);
-            }).ToArray()).ToList());
+            }).ToArray()).ToList();
+    }
 
+    /// <summary>The product's raw path: the rows into <c>records</c> (its foreign keys and indexes) by the engine's bulk path, from as many writers as clients.</summary>
+    private static async Task<double> TimeRawInsertAsync(IServiceProvider services, IReadOnlyList<RecordRow[]> rows)
+    {
+        var connections = services.GetRequiredService<ConnectionFactory>();
+        var batches = new ConcurrentQueue<RecordRow[]>(rows);
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, Clients).Select(async _ =>
         {
-            while (batches.TryDequeue(out var rows))
+            while (batches.TryDequeue(out var batch))
             {
                 await using var connection = await connections.OpenAsync();
                 await using var transaction = await ConnectionFactory.BeginWriteAsync(connection);
-                await connections.Dialect.InsertRecordsAsync(connection, transaction, rows);
+                await connections.Dialect.InsertRecordsAsync(connection, transaction, batch);
                 await transaction.CommitAsync();
             }
         }));
-        return count / clock.Elapsed.TotalSeconds;
+        return rows.Sum(batch => batch.Length) / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>
+    /// The plain bulk load: a fresh table with the columns of <c>records</c> and its secondary indexes but no foreign
+    /// keys, one writer, one transaction per 1,000 rows, the engine's bulk path (PostgreSQL binary COPY, SQLite one
+    /// prepared insert). What the engine itself can take on this machine.
+    /// </summary>
+    private static async Task<double> TimePlainLoadAsync(ConnectionFactory connections, IReadOnlyList<RecordRow[]> rows)
+    {
+        await using (var connection = await connections.OpenAsync())
+        {
+            await connection.ExecuteAsync($"DROP TABLE IF EXISTS {PlainTable}");
+            if (connections.Dialect.Provider == DatabaseProvider.Postgres)
+                // LIKE copies the columns, the identity and the indexes, never the foreign keys.
+                await connection.ExecuteAsync($"CREATE TABLE {PlainTable} (LIKE records INCLUDING IDENTITY INCLUDING INDEXES)");
+            else
+            {
+                var table = await connection.ExecuteScalarAsync<string>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'records'");
+                // A renamed table's text names it in quotes.
+                var plain = Regex.Replace(table!, @"^CREATE TABLE\s+""?records""?", $"CREATE TABLE {PlainTable}");
+                await connection.ExecuteAsync(Regex.Replace(plain, @"\s+REFERENCES\s+\w+\s*\(\w+\)", ""));
+                foreach (var index in await connection.QueryAsync<string>("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' AND sql IS NOT NULL"))
+                    await connection.ExecuteAsync(Regex.Replace(index, @"INDEX\s+(\w+)\s+ON\s+records\b", m => $"INDEX plain_{m.Groups[1].Value} ON {PlainTable}"));
+            }
+        }
+        var clock = Stopwatch.StartNew();
+        await using (var connection = await connections.OpenAsync())
+        {
+            foreach (var batch in rows)
+            {
+                await using var transaction = await ConnectionFactory.BeginWriteAsync(connection);
+                await connections.Dialect.InsertRowsAsync(connection, transaction, PlainTable, batch);
+                await transaction.CommitAsync();
+            }
+        }
+        var rate = rows.Sum(batch => batch.Length) / clock.Elapsed.TotalSeconds;
+        await using (var connection = await connections.OpenAsync())
+            await connection.ExecuteAsync($"DROP TABLE {PlainTable}");
+        return rate;
     }
 
     private static byte[] BuildBatch(int first, int size)
@@ -193,6 +263,12 @@ internal static class IngestBenchmark
         $$"""{"app":"outlook.exe","window":"RE: Quarterly planning - Outlook","text":"Thanks, I will send the revised forecast by Thursday; the travel budget line needs another look before we share it with finance. Ref {{n % 100_000:D5}}","keys":{{120 + n % 80}},"idleSeconds":{{n % 30}}}""";
 
     private static string Shorten(string text) => text.Length <= 300 ? text : text[..300] + "…";
+
+    private static double Percentile(List<double> values, double fraction)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(fraction * sorted.Count) - 1)];
+    }
 
     private static double Median(List<double> values)
     {

@@ -125,11 +125,15 @@ public sealed class CollectorRegistry(ConnectionFactory connections, ProgramQuer
             : null;
     }
 
-    /// <summary>Counts accepted records after their commit. Informational: a crash in between loses a count, never a record.</summary>
+    /// <summary>Counts accepted records in their own transaction, as its last statement: the count commits with them.</summary>
+    public Task RecordUseAsync(WriteScope scope, long collectorId, int accepted) =>
+        scope.ExecuteAsync(RecordUse, new { Id = collectorId, Accepted = accepted, Now = StoredTime.Normalize(time.GetUtcNow()) });
+
+    /// <summary>Counts accepted records in a transaction of its own.</summary>
     public async Task RecordUseAsync(long collectorId, int accepted, CancellationToken cancellationToken = default)
     {
         await using var scope = await connections.BeginWriteAsync(cancellationToken);
-        await scope.ExecuteAsync(RecordUse, new { Id = collectorId, Accepted = accepted, Now = StoredTime.Normalize(time.GetUtcNow()) });
+        await RecordUseAsync(scope, collectorId, accepted);
         await scope.CommitAsync();
     }
 

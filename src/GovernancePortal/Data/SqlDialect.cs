@@ -11,8 +11,8 @@ namespace GovernancePortal.Data;
 /// <summary>The few places where SQLite and PostgreSQL differ. Everything else is shared SQL.</summary>
 public abstract class SqlDialect
 {
-    protected const string InsertRecordColumns =
-        "records (program_id, category_id, subject_id, collector_id, data_key_id, captured_at, received_at, nonce, payload)";
+    protected const string RecordColumns =
+        "(program_id, category_id, subject_id, collector_id, data_key_id, captured_at, received_at, nonce, payload)";
 
     public abstract DatabaseProvider Provider { get; }
 
@@ -68,7 +68,11 @@ public abstract class SqlDialect
     public static SqlDialect Of(DbConnection connection) => connection is NpgsqlConnection ? Postgres : Sqlite;
 
     /// <summary>Inserts sealed records in bulk inside <paramref name="transaction"/>: COPY on PostgreSQL, one reused prepared command on SQLite.</summary>
-    public abstract Task InsertRecordsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<RecordRow> rows, CancellationToken cancellationToken = default);
+    public Task InsertRecordsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<RecordRow> rows, CancellationToken cancellationToken = default) =>
+        InsertRowsAsync(connection, transaction, "records", rows, cancellationToken);
+
+    /// <summary>The same bulk path into another table of the same columns (the benchmark's plain baseline table).</summary>
+    public abstract Task InsertRowsAsync(DbConnection connection, DbTransaction transaction, string table, IReadOnlyList<RecordRow> rows, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// The pattern of a case-insensitive "contains" search, for <c>lower(column) LIKE @Pattern ESCAPE '\'</c>:
@@ -132,10 +136,10 @@ public sealed class SqliteDialect : SqlDialect
     /// One prepared INSERT, reused for every row and bound by position through SQLite's own API, inside the
     /// transaction already open on the connection. (Binding by name through ADO.NET costs more than the insert.)
     /// </summary>
-    public override Task InsertRecordsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<RecordRow> rows, CancellationToken cancellationToken = default)
+    public override Task InsertRowsAsync(DbConnection connection, DbTransaction transaction, string table, IReadOnlyList<RecordRow> rows, CancellationToken cancellationToken = default)
     {
         var db = ((SqliteConnection)connection).Handle!;
-        Check(db, raw.sqlite3_prepare_v2(db, $"INSERT INTO {InsertRecordColumns} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", out var statement));
+        Check(db, raw.sqlite3_prepare_v2(db, $"INSERT INTO {table} {RecordColumns} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", out var statement));
         try
         {
             foreach (var row in rows)
@@ -200,11 +204,11 @@ public sealed class PostgresDialect : SqlDialect
     public override object List<T>(IEnumerable<T> values) => values.ToArray();
     public override string UtcDay(string column) => $"(({column} AT TIME ZONE 'UTC')::date - DATE '1970-01-01')";
 
-    public override async Task InsertRecordsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<RecordRow> rows, CancellationToken cancellationToken = default)
+    public override async Task InsertRowsAsync(DbConnection connection, DbTransaction transaction, string table, IReadOnlyList<RecordRow> rows, CancellationToken cancellationToken = default)
     {
         // COPY runs inside the connection's open transaction: the rows commit or vanish with it.
         await using var importer = await ((NpgsqlConnection)connection).BeginBinaryImportAsync(
-            $"COPY {InsertRecordColumns} FROM STDIN (FORMAT BINARY)", cancellationToken);
+            $"COPY {table} {RecordColumns} FROM STDIN (FORMAT BINARY)", cancellationToken);
         foreach (var row in rows)
         {
             await importer.StartRowAsync(cancellationToken);

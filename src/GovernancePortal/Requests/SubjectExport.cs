@@ -104,7 +104,7 @@ public sealed class SubjectExport(ConnectionFactory connections, ProgramQueries 
             var liveKeys = await keys.GetManyAsync(connection,
                 await connection.QueryAsync<long>(new CommandDefinition("SELECT id FROM data_keys WHERE subject_id = @SubjectId", new { SubjectId = subjectId }, cancellationToken: cancellationToken)));
             long count = 0;
-            await foreach (var record in connection.QueryUnbufferedAsync<SealedRecord>(RecordsOfSubject, new { SubjectId = subjectId }).WithCancellation(cancellationToken))
+            await foreach (var record in connection.QueryUnbufferedAsync<SealedRecord>(RecordsOfSubject(SqlDialect.Of(connection)), new { SubjectId = subjectId }).WithCancellation(cancellationToken))
             {
                 if (!WriteRecord(writer, record, programKeys[record.ProgramId], categoryKeys[record.CategoryId], liveKeys))
                     erased++;
@@ -257,13 +257,14 @@ public sealed class SubjectExport(ConnectionFactory connections, ProgramQueries 
         writer.WriteString("hash", e.Hash);
     }
 
-    // In the order of ix_records_subject_program (subject, program, category, captured_at): the rows stream without a sort.
-    private const string RecordsOfSubject = """
+    // In the order of the subject's index, so the rows stream without a sort: (subject, program, category, captured_at,
+    // rowid) on SQLite, (subject, program, captured_at, id) on PostgreSQL (db/*/V12__records_without_foreign_keys.sql).
+    private static string RecordsOfSubject(SqlDialect dialect) => $"""
         SELECT id AS Id, program_id AS ProgramId, category_id AS CategoryId, subject_id AS SubjectId, data_key_id AS DataKeyId,
                captured_at AS CapturedAt, received_at AS ReceivedAt, nonce AS Nonce, payload AS Payload
         FROM records
         WHERE subject_id = @SubjectId
-        ORDER BY program_id, category_id, captured_at, id
+        ORDER BY {(dialect.Provider == DatabaseProvider.Sqlite ? "program_id, category_id, captured_at, id" : "program_id, captured_at, id")}
         """;
 
     private const string RevocationsOfSubject = """

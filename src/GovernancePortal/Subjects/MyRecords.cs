@@ -78,8 +78,11 @@ public sealed class MyRecords(ConnectionFactory connections, ProgramQueries prog
 
     private static readonly int UnixEpochDay = new DateOnly(1970, 1, 1).DayNumber;
 
-    // Paging picks ids from the composite index alone (subject, program[, category], captured_at, and the row id
-    // it carries), then reads just those rows: the sort never touches the payloads of the other records.
+    // Paging picks ids from the subject's index alone, then reads just those rows: neither the order nor the
+    // offset touches the other records' payloads. On PostgreSQL the index is (subject, program, captured_at, id)
+    // INCLUDE (category), so a page at any depth is an index-only walk. SQLite's index is (subject, program,
+    // category, captured_at, rowid): the whole program's page merges each category's range of it in order
+    // (SQLite's compound-select merge), as deep pages would otherwise sort all of the person's records.
     private const string PageAll = """
         SELECT id AS Id, category_id AS CategoryId, subject_id AS SubjectId, program_id AS ProgramId, data_key_id AS DataKeyId,
                captured_at AS CapturedAt, received_at AS ReceivedAt, nonce AS Nonce, payload AS Payload
@@ -89,6 +92,19 @@ public sealed class MyRecords(ConnectionFactory connections, ProgramQueries prog
             WHERE subject_id = @SubjectId AND program_id = @ProgramId AND captured_at >= @From AND captured_at < @To
             ORDER BY captured_at DESC, id DESC
             LIMIT @Limit OFFSET @Offset)
+        ORDER BY captured_at DESC, id DESC
+        """;
+
+    private static string PageAllMerged(int categories) => $"""
+        SELECT id AS Id, category_id AS CategoryId, subject_id AS SubjectId, program_id AS ProgramId, data_key_id AS DataKeyId,
+               captured_at AS CapturedAt, received_at AS ReceivedAt, nonce AS Nonce, payload AS Payload
+        FROM records
+        WHERE subject_id = @SubjectId AND id IN (
+            SELECT id FROM (
+                {string.Join("\n        UNION ALL\n        ", Enumerable.Range(0, categories).Select(i =>
+                    $"SELECT id, captured_at FROM records WHERE subject_id = @SubjectId AND program_id = @ProgramId AND category_id = @Category{i} AND captured_at >= @From AND captured_at < @To"))}
+                ORDER BY captured_at DESC, id DESC
+                LIMIT @Limit OFFSET @Offset))
         ORDER BY captured_at DESC, id DESC
         """;
 
@@ -143,7 +159,17 @@ public sealed class MyRecords(ConnectionFactory connections, ProgramQueries prog
         var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition(category is null ? CountAll : CountInCategory, parameters, cancellationToken: cancellationToken));
         if (total <= offset)
             return new MyRecordsPage([], total);
-        var rows = (await connection.QueryAsync<SealedRecord>(new CommandDefinition(category is null ? PageAll : PageInCategory, parameters, cancellationToken: cancellationToken))).ToList();
+        CommandDefinition page;
+        if (category is not null || connections.Dialect.Provider == DatabaseProvider.Postgres)
+            page = new CommandDefinition(category is null ? PageAll : PageInCategory, parameters, cancellationToken: cancellationToken);
+        else
+        {
+            var merged = new DynamicParameters(parameters);
+            for (var i = 0; i < program.Categories.Count; i++)
+                merged.Add($"Category{i}", program.Categories[i].Id);
+            page = new CommandDefinition(PageAllMerged(program.Categories.Count), merged, cancellationToken: cancellationToken);
+        }
+        var rows = (await connection.QueryAsync<SealedRecord>(page)).ToList();
         var liveKeys = await keys.GetManyAsync(connection, rows.Select(row => row.DataKeyId));
         var categories = program.Categories.ToDictionary(c => c.Id);
         return new MyRecordsPage(rows.Select(row => Open(row, categories[row.CategoryId], liveKeys)).ToList(), total);

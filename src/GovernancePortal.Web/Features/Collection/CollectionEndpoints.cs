@@ -99,6 +99,7 @@ public static class CollectionEndpoints
         try
         {
             CollectBatch batch;
+            var clock = CollectionTimings.Start();
             try
             {
                 await using var body = new StallGuardStream(request.Body, readTimeout, cancellationToken);
@@ -117,8 +118,8 @@ public static class CollectionEndpoints
                 return CollectionProblems.Result(400, "Incomplete body", $"The body could not be read ({exception.Message}). Nothing was stored.");
             }
 
-            if (idempotencyKey is not null && await service.PreviousAnswerAsync(collector, idempotencyKey, batch.BodySha256, cancellationToken) is { } previous)
-                return Answer(previous);
+            clock.Mark(CollectionTimings.Read);
+            // A retry's earlier answer is looked up inside the batch's own write transaction.
             var result = await service.IngestAsync(collector, batch, idempotencyKey, cancellationToken);
             return Answer(result);
         }
