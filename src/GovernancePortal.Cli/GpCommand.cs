@@ -38,6 +38,8 @@ public static class GpCommand
                                                    print the root of the log's first n events and event m's inclusion proof
           audit consistency --old-size <m> --new-size <n> [--out <file>]
                                                    print both roots and the proof that the first n events extend the first m
+          audit verify <export> --manifest <file> --public-key <pem>
+                                                   offline: check an export (every hash, link and seq) and its signed manifest; exit 0 with a summary, 1 naming the first bad seq
           audit verify-proof --leaf <hex event hash> --index <m> --size <n> --root <hex> --proof <file>
                                                    offline: check an inclusion proof (index = seq - 1); exit 0 "ok", 1 naming the failure
           audit verify-consistency --old-size <m> --old-root <hex> --new-size <n> --new-root <hex> --proof <file>
@@ -60,6 +62,8 @@ public static class GpCommand
         {
             if (args is ["bench", .. var benchOptions])
                 return await RunBench(benchOptions, output, error);
+            if (args is ["audit", "verify", .. var verifyOptions])
+                return await AuditCommands.VerifyExportAsync(verifyOptions, output, error);
             if (args is ["audit", "verify-proof", .. var proofOptions])
                 return await AuditCommands.VerifyProofAsync(ParseOptions(proofOptions), output, error);
             if (args is ["audit", "verify-consistency", .. var consistencyOptions])

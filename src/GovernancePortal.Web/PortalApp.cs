@@ -1,4 +1,5 @@
 using GovernancePortal.Web.Features.Account;
+using GovernancePortal.Web.Features.Audit;
 using GovernancePortal.Web.Features.Collection;
 using GovernancePortal.Web.Features.MyData;
 using GovernancePortal.Web.Infrastructure;
@@ -30,6 +31,7 @@ public static class PortalApp
         app.MapDevSignIn();
         app.MapCollectionApi();
         app.MapMyDataExport();
+        app.MapAuditExport();
         app.MapPortalJobsDashboard();
         app.MapPortalPages();
         return app;

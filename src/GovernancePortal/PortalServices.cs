@@ -54,6 +54,7 @@ public static class PortalServices
         services.AddSingleton<RoleRoster>();
         services.AddSingleton<AuditSearch>();
         services.AddSingleton<AuditTree>();
+        services.AddSingleton<AuditExport>();
         services.AddSingleton<AccessHistory>();
         services.AddSingleton<RetentionSweep>();
         services.AddSingleton<RetentionSweepJob>();
