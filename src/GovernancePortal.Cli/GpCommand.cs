@@ -44,6 +44,13 @@ public static class GpCommand
                                                    offline: check an inclusion proof (index = seq - 1); exit 0 "ok", 1 naming the failure
           audit verify-consistency --old-size <m> --old-root <hex> --new-size <n> --new-root <hex> --proof <file>
                                                    offline: check a consistency proof; exit 0 "ok", 1 naming the failure
+          audit checkpoint [--out <file>]          print (and write) the signed checkpoint of the log's head, signing one if it has none
+          audit verify-checkpoint <file> --public-key <pem>
+                                                   offline: check a checkpoint's form and signature; exit 0 "ok: ...", 1 naming the failure
+          audit verify-proof --leaf <hex event hash> --index <m> --checkpoint <file> --public-key <pem> --proof <file>
+                                                   offline: check an inclusion proof against a signed checkpoint
+          audit verify-consistency --old <checkpoint> --new <checkpoint> --proof <file> --public-key <pem>
+                                                   offline: check that the new signed checkpoint extends the old one
           help                                     show this text
 
         Configuration as for the portal: Database__Provider (Sqlite | Postgres), ConnectionStrings__Portal,
@@ -68,6 +75,8 @@ public static class GpCommand
                 return await AuditCommands.VerifyProofAsync(ParseOptions(proofOptions), output, error);
             if (args is ["audit", "verify-consistency", .. var consistencyOptions])
                 return await AuditCommands.VerifyConsistencyAsync(ParseOptions(consistencyOptions), output, error);
+            if (args is ["audit", "verify-checkpoint", .. var checkpointArgs])
+                return await AuditCommands.VerifyCheckpointAsync(checkpointArgs, output, error);
             configuration ??= new ConfigurationBuilder()
                 .AddJsonFile(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"), optional: true)
                 .AddEnvironmentVariables()
@@ -83,6 +92,7 @@ public static class GpCommand
                 ["collector", "create", .. var options] => await CreateCollector(services, options, output, error),
                 ["audit", "proof", .. var options] => await AuditCommands.ProofAsync(services.GetRequiredService<AuditTree>(), ParseOptions(options), output, error),
                 ["audit", "consistency", .. var options] => await AuditCommands.ConsistencyAsync(services.GetRequiredService<AuditTree>(), ParseOptions(options), output, error),
+                ["audit", "checkpoint", .. var options] => await AuditCommands.CheckpointAsync(services.GetRequiredService<CheckpointStore>(), ParseOptions(options), output, error),
                 _ => await Unknown(args, error),
             };
         }

@@ -32,6 +32,7 @@ public static class PortalApp
         app.MapCollectionApi();
         app.MapMyDataExport();
         app.MapAuditExport();
+        app.MapAuditApi();
         app.MapPortalJobsDashboard();
         app.MapPortalPages();
         return app;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using GovernancePortal.Access;
+using GovernancePortal.Audit;
 using GovernancePortal.Crypto;
 using GovernancePortal.Data;
 using GovernancePortal.Retention;
@@ -20,10 +21,11 @@ public sealed record PortalOptions(
     AuthenticationOptions Authentication,
     CollectionOptions Collection,
     GrantOptions Grants,
-    RetentionOptions Retention)
+    RetentionOptions Retention,
+    AuditOptions Audit)
 {
     /// <summary>What the library needs (<see cref="PortalServices.AddPortalCore"/>).</summary>
-    public PortalSettings Settings => new(Database, Encryption.MasterKeys, Storage.DataFolder, Grants, Retention);
+    public PortalSettings Settings => new(Database, Encryption.MasterKeys, Storage.DataFolder, Grants, Retention, Audit);
 
     /// <summary>
     /// The web host's settings. Outside Development, OpenID Connect and a master key are required,
@@ -92,10 +94,15 @@ public sealed record PortalOptions(
         var grants = new GrantOptions(reader.Count("Grants:MaxDays", GrantOptions.Default.MaxDays), reader.Flag("Grants:ShowReaderNames", false));
         var retention = new RetentionOptions(reader.Text("Retention:SweepCron") ?? RetentionOptions.Default.SweepCron,
             reader.Count("Retention:BatchSize", RetentionOptions.Default.BatchSize));
+        var origin = reader.Text("Audit:Origin") ?? AuditOptions.Default.Origin;
+        if (!AuditOptions.IsValidOrigin(origin))
+            reader.Problem($"Audit:Origin must be one word of printable ASCII without '+' (at most 200 characters), such as governance-portal/example.com, not '{origin}'.");
+        var audit = new AuditOptions(origin, reader.Count("Audit:CheckpointEvery", AuditOptions.Default.CheckpointEvery),
+            reader.Text("Audit:CheckpointCron") ?? AuditOptions.Default.CheckpointCron, reader.Text("Audit:VerifyCron") ?? AuditOptions.Default.VerifyCron);
 
         reader.ThrowIfAny();
         keys ??= MasterKeyRing.FromConfiguration(configuration, storage.DataFolder, allowGeneratedKey);
-        return new PortalOptions(database!, storage, new EncryptionOptions(keys), demo, authentication, collection, grants, retention);
+        return new PortalOptions(database!, storage, new EncryptionOptions(keys), demo, authentication, collection, grants, retention, audit);
     }
 
     private static bool ReadDevSignIn(SettingsReader reader, bool development, bool oidcConfigured)

@@ -26,6 +26,7 @@ public static class PortalServices
         services.AddSingleton(settings.MasterKeys);
         services.AddSingleton(settings.GrantRules);
         services.AddSingleton(settings.RetentionRules);
+        services.AddSingleton(settings.AuditRules);
         services.AddSingleton<ConnectionFactory>();
         services.AddSingleton(provider => provider.GetRequiredService<ConnectionFactory>().Dialect);
         services.AddSingleton<SchemaMigrator>();
@@ -55,6 +56,12 @@ public static class PortalServices
         services.AddSingleton<AuditSearch>();
         services.AddSingleton<AuditTree>();
         services.AddSingleton<AuditExport>();
+        services.AddSingleton<CheckpointTrigger>();
+        services.AddSingleton<CheckpointStore>();
+        services.AddSingleton<CheckpointJob>();
+        services.AddHostedService<CheckpointWorker>();
+        services.AddSingleton<AuditVerifier>();
+        services.AddSingleton<AuditVerificationJob>();
         services.AddSingleton<AccessHistory>();
         services.AddSingleton<RetentionSweep>();
         services.AddSingleton<RetentionSweepJob>();

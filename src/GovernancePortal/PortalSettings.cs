@@ -1,3 +1,4 @@
+using GovernancePortal.Audit;
 using GovernancePortal.Crypto;
 using GovernancePortal.Data;
 using GovernancePortal.Retention;
@@ -6,13 +7,16 @@ using Microsoft.Extensions.Configuration;
 namespace GovernancePortal;
 
 /// <summary>The settings every entry point (web host, gp, tests) needs before anything else can run.</summary>
-public sealed record PortalSettings(DatabaseOptions Database, MasterKeyRing MasterKeys, string DataFolder, GrantOptions? Grants = null, RetentionOptions? Retention = null)
+public sealed record PortalSettings(DatabaseOptions Database, MasterKeyRing MasterKeys, string DataFolder, GrantOptions? Grants = null, RetentionOptions? Retention = null, AuditOptions? Audit = null)
 {
     /// <summary>The grant rules in force: <see cref="Grants"/>, or their defaults.</summary>
     public GrantOptions GrantRules => Grants ?? GrantOptions.Default;
 
     /// <summary>The retention sweep's settings in force: <see cref="Retention"/>, or their defaults.</summary>
     public RetentionOptions RetentionRules => Retention ?? RetentionOptions.Default;
+
+    /// <summary>The audit log's checkpoint and verification settings in force: <see cref="Audit"/>, or their defaults.</summary>
+    public AuditOptions AuditRules => Audit ?? AuditOptions.Default;
 
     /// <summary>
     /// <c>Storage:DataFolder</c> when set; in a source checkout the <c>data/</c> folder at its top, so the

@@ -1,4 +1,5 @@
 using GovernancePortal.Access;
+using GovernancePortal.Audit;
 using GovernancePortal.Collection;
 using GovernancePortal.Data;
 using GovernancePortal.Retention;
@@ -45,6 +46,8 @@ public static class JobsSetup
         var schedules = app.Services.GetRequiredService<IRecurringJobManager>();
         schedules.AddOrUpdate<StoredAnswerPurgeJob>(StoredAnswerPurgeJob.Id, job => job.RunAsync(CancellationToken.None), Cron.Hourly());
         schedules.AddOrUpdate<RetentionSweepJob>(RetentionSweepJob.Id, job => job.RunAsync(CancellationToken.None), app.PortalOptions().Retention.SweepCron);
+        schedules.AddOrUpdate<CheckpointJob>(CheckpointJob.Id, job => job.RunAsync(CancellationToken.None), app.PortalOptions().Audit.CheckpointCron);
+        schedules.AddOrUpdate<AuditVerificationJob>(AuditVerificationJob.Id, job => job.RunAsync(CancellationToken.None), app.PortalOptions().Audit.VerifyCron);
     }
 
     private sealed class AdminOnly : IDashboardAuthorizationFilter

@@ -28,9 +28,10 @@ public sealed record AuditExportPlan(AuditRange Range, AuditExportFormat Format)
 /// its manifest, signed with the portal's key. Every export and every manifest is itself audited (who, which
 /// range, which format) and that event commits before anything is returned. <c>from</c> and <c>to</c> are each
 /// a seq or an ISO-8601 UTC time: a seq is included, a time <c>from</c> starts at the first event at or after it,
-/// a time <c>to</c> ends at the last event before it.
+/// a time <c>to</c> ends at the last event before it. The manifest names the covering checkpoint (the earliest
+/// signed tree head that holds the export's last event) with that event's inclusion proof in it.
 /// </summary>
-public sealed partial class AuditExport(ConnectionFactory connections, AuditLog audit, SigningKeys keys, TimeProvider time)
+public sealed partial class AuditExport(ConnectionFactory connections, AuditLog audit, SigningKeys keys, CheckpointStore checkpoints, AuditTree tree, TimeProvider time)
 {
     private const string Columns = """
         SELECT seq AS Seq, occurred_at AS OccurredAt, actor AS Actor, actor_roles AS ActorRoles, action AS Action,
@@ -85,6 +86,9 @@ public sealed partial class AuditExport(ConnectionFactory connections, AuditLog 
         var plan = await PlanAsync(from, to, format, actor, cancellationToken);
         var summary = await WriteAsync(plan, Stream.Null, cancellationToken);
         var treeRoot = await RootAsync(plan.Range.To, cancellationToken);
+        // The earliest signed checkpoint whose tree holds the export's last event; the head is signed now when none does yet.
+        var covering = await checkpoints.CoveringAsync(plan.Range.To, cancellationToken) ?? await checkpoints.SignNowAsync(cancellationToken);
+        var inclusion = await tree.InclusionProofAsync(plan.Range.To, covering.TreeSize, cancellationToken);
         var unsigned = new AuditExportManifest
         {
             Format = AuditExportWriter.Name(plan.Format),
@@ -98,6 +102,7 @@ public sealed partial class AuditExport(ConnectionFactory connections, AuditLog 
             ExportSha256 = summary.Sha256,
             TreeSize = plan.Range.To,
             TreeRoot = Convert.ToHexStringLower(treeRoot),
+            Checkpoint = new ManifestCheckpoint(covering.TreeSize, covering.RootHash, covering.Note, inclusion.Path.Select(Convert.ToHexStringLower).ToList()),
             GeneratedAt = AuditChain.FormatTime(StoredTime.Normalize(time.GetUtcNow())),
         };
         await using var scope = await connections.BeginWriteAsync(cancellationToken);

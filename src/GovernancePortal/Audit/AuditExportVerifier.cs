@@ -8,9 +8,9 @@ using GovernancePortal.Data;
 namespace GovernancePortal.Audit;
 
 /// <summary>The outcome of checking an export offline: the one-line summary, or the first failure and the seq it concerns.</summary>
-public sealed record AuditVerification(bool Verified, string Message, long? BadSeq = null)
+public sealed record ExportVerification(bool Verified, string Message, long? BadSeq = null)
 {
-    public static AuditVerification Fail(string message, long? badSeq = null) => new(false, message, badSeq);
+    public static ExportVerification Fail(string message, long? badSeq = null) => new(false, message, badSeq);
 }
 
 /// <summary>
@@ -24,7 +24,7 @@ public static class AuditExportVerifier
 {
     private const int Columns = 12;
 
-    public static async Task<AuditVerification> VerifyAsync(Stream export, AuditExportManifest manifest, IReadOnlyDictionary<string, string> publicKeys,
+    public static async Task<ExportVerification> VerifyAsync(Stream export, AuditExportManifest manifest, IReadOnlyDictionary<string, string> publicKeys,
         CancellationToken cancellationToken = default)
     {
         if (CheckManifest(manifest, publicKeys) is { } refused)
@@ -44,7 +44,7 @@ public static class AuditExportVerifier
         try
         {
             if (rows.Begin() is { } badStart)
-                return AuditVerification.Fail(badStart, manifest.From);
+                return ExportVerification.Fail(badStart, manifest.From);
             while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -52,9 +52,9 @@ public static class AuditExportVerifier
                 if (problem == IRowSource.End)
                     break;
                 if (problem is not null)
-                    return AuditVerification.Fail($"event {expected}: {problem}", expected);
+                    return ExportVerification.Fail($"event {expected}: {problem}", expected);
                 if (CheckEvent(fields, expected, prevHash) is { } bad)
-                    return AuditVerification.Fail(bad, expected);
+                    return ExportVerification.Fail(bad, expected);
                 if (count == 0)
                     firstHash = fields[11]!;
                 lastHash = prevHash = fields[11]!;
@@ -69,49 +69,50 @@ public static class AuditExportVerifier
         }
         catch (DecoderFallbackException)
         {
-            return AuditVerification.Fail($"event {expected}: the export is not valid UTF-8 there", expected);
+            return ExportVerification.Fail($"event {expected}: the export is not valid UTF-8 there", expected);
         }
 
         var lastSeq = manifest.From + count - 1;
         if (count == 0)
-            return AuditVerification.Fail($"the export holds no event; the signed manifest says seq {manifest.From}-{manifest.To}", manifest.From);
+            return ExportVerification.Fail($"the export holds no event; the signed manifest says seq {manifest.From}-{manifest.To}", manifest.From);
         if (lastSeq < manifest.To)
-            return AuditVerification.Fail($"the export ends at seq {lastSeq}, but the signed manifest runs to seq {manifest.To}: seq {lastSeq + 1} onwards is missing (the tail was cut, or events were removed and the rest re-chained)", lastSeq + 1);
+            return ExportVerification.Fail($"the export ends at seq {lastSeq}, but the signed manifest runs to seq {manifest.To}: seq {lastSeq + 1} onwards is missing (the tail was cut, or events were removed and the rest re-chained)", lastSeq + 1);
         if (lastSeq > manifest.To)
-            return AuditVerification.Fail($"the export goes on past seq {manifest.To}, where the signed manifest ends", manifest.To + 1);
+            return ExportVerification.Fail($"the export goes on past seq {manifest.To}, where the signed manifest ends", manifest.To + 1);
         if (firstHash != manifest.FirstHash)
-            return AuditVerification.Fail($"event {manifest.From}: its hash is not the manifest's first hash", manifest.From);
+            return ExportVerification.Fail($"event {manifest.From}: its hash is not the manifest's first hash", manifest.From);
         if (lastHash != manifest.LastHash)
-            return AuditVerification.Fail($"event {manifest.To}: its hash is not the manifest's last hash (the events were re-chained)", manifest.To);
+            return ExportVerification.Fail($"event {manifest.To}: its hash is not the manifest's last hash (the events were re-chained)", manifest.To);
         if (hashed.Length != manifest.ExportBytes || hashed.Hash() != manifest.ExportSha256)
-            return AuditVerification.Fail($"the export's bytes ({hashed.Length:N0}, SHA-256 {hashed.Hash()}) are not the ones the manifest signed ({manifest.ExportBytes:N0}, {manifest.ExportSha256}): something outside the events' fields was changed");
+            return ExportVerification.Fail($"the export's bytes ({hashed.Length:N0}, SHA-256 {hashed.Hash()}) are not the ones the manifest signed ({manifest.ExportBytes:N0}, {manifest.ExportSha256}): something outside the events' fields was changed");
         if (root is not null && Convert.ToHexStringLower(root.Root()) != manifest.TreeRoot)
-            return AuditVerification.Fail($"the Merkle root of seq 1-{manifest.To} is not the manifest's tree root");
+            return ExportVerification.Fail($"the Merkle root of seq 1-{manifest.To} is not the manifest's tree root");
 
+        var covered = manifest.Checkpoint is { } c ? $"; in the signed checkpoint of size {c.TreeSize}" : "";
         var anchored = manifest.From == 1 ? "from the log's first event" : $"anchored by prevHash {manifest.PrevHash[..12]}…";
         var tree = root is not null ? "; tree root matches" : "";
-        return new AuditVerification(true,
-            $"ok: {count:N0} events, seq {manifest.From}-{manifest.To} ({manifest.Format}), every hash and link intact {anchored}; manifest signed by key {manifest.KeyId}{tree}");
+        return new ExportVerification(true,
+            $"ok: {count:N0} events, seq {manifest.From}-{manifest.To} ({manifest.Format}), every hash and link intact {anchored}; manifest signed by key {manifest.KeyId}{tree}{covered}");
     }
 
     /// <summary>The manifest alone: its figures must agree with each other, and its signature with one of the keys.</summary>
-    private static AuditVerification? CheckManifest(AuditExportManifest m, IReadOnlyDictionary<string, string> publicKeys)
+    private static ExportVerification? CheckManifest(AuditExportManifest m, IReadOnlyDictionary<string, string> publicKeys)
     {
         if (m.Format is not ("csv" or "jsonl"))
-            return AuditVerification.Fail($"the manifest's format is \"{m.Format}\", not csv or jsonl");
+            return ExportVerification.Fail($"the manifest's format is \"{m.Format}\", not csv or jsonl");
         if (m.From < 1 || m.To < m.From || m.Count != m.To - m.From + 1 || m.TreeSize != m.To || m.ExportBytes < 0)
-            return AuditVerification.Fail($"the manifest's figures disagree: from {m.From}, to {m.To}, count {m.Count}, tree size {m.TreeSize}");
+            return ExportVerification.Fail($"the manifest's figures disagree: from {m.From}, to {m.To}, count {m.Count}, tree size {m.TreeSize}");
         foreach (var (name, hash) in new[] { ("prevHash", m.PrevHash), ("firstHash", m.FirstHash), ("lastHash", m.LastHash), ("exportSha256", m.ExportSha256), ("treeRoot", m.TreeRoot) })
         {
             if (!IsHash(hash))
-                return AuditVerification.Fail($"the manifest's {name} is not 64 lowercase hex digits");
+                return ExportVerification.Fail($"the manifest's {name} is not 64 lowercase hex digits");
         }
         if (m.From == 1 && m.PrevHash != AuditChain.GenesisHash)
-            return AuditVerification.Fail("the manifest starts at seq 1 but its prevHash is not 64 zeros");
+            return ExportVerification.Fail("the manifest starts at seq 1 but its prevHash is not 64 zeros");
         if (m.Algorithm != SigningKeys.Algorithm)
-            return AuditVerification.Fail($"the manifest's algorithm is \"{m.Algorithm}\", not {SigningKeys.Algorithm}");
+            return ExportVerification.Fail($"the manifest's algorithm is \"{m.Algorithm}\", not {SigningKeys.Algorithm}");
         if (!publicKeys.TryGetValue(m.KeyId, out var pem))
-            return AuditVerification.Fail($"the manifest is signed by key {m.KeyId}, which is not among the public keys given ({string.Join(", ", publicKeys.Keys)})");
+            return ExportVerification.Fail($"the manifest is signed by key {m.KeyId}, which is not among the public keys given ({string.Join(", ", publicKeys.Keys)})");
         byte[] signature;
         try
         {
@@ -119,13 +120,46 @@ public static class AuditExportVerifier
         }
         catch (FormatException)
         {
-            return AuditVerification.Fail("the manifest's signature is not base64");
+            return ExportVerification.Fail("the manifest's signature is not base64");
         }
         if (!SigningKeys.Verify(pem, m.SignedBytes(), signature))
-            return AuditVerification.Fail($"the manifest's signature does not verify with key {m.KeyId}: the manifest was altered, or signed by another key");
-        if (m.Checkpoint is not null)
-            return AuditVerification.Fail("the manifest names a checkpoint, which this verifier cannot check");
-        return null;
+            return ExportVerification.Fail($"the manifest's signature does not verify with key {m.KeyId}: the manifest was altered, or signed by another key");
+        return m.Checkpoint is null ? null : CheckCheckpoint(m, m.Checkpoint, publicKeys);
+    }
+
+    /// <summary>
+    /// The covering checkpoint: a note signed by one of the keys, of a tree at least as large as the export's last
+    /// seq, whose root the last event's inclusion proof reaches. (The last hash itself is checked against the events.)
+    /// </summary>
+    private static ExportVerification? CheckCheckpoint(AuditExportManifest m, ManifestCheckpoint c, IReadOnlyDictionary<string, string> publicKeys)
+    {
+        Checkpoint checkpoint;
+        try
+        {
+            checkpoint = Checkpoint.Parse(c.Note);
+        }
+        catch (FormatException exception)
+        {
+            return ExportVerification.Fail($"the manifest's checkpoint is not a checkpoint note: {exception.Message}");
+        }
+        if (!Checkpoint.Verify(checkpoint, publicKeys))
+            return ExportVerification.Fail($"the checkpoint's signature (key {checkpoint.KeyId}) does not verify with the public keys given");
+        if (checkpoint.TreeSize != c.TreeSize || checkpoint.RootHash != c.RootHash)
+            return ExportVerification.Fail("the manifest's checkpoint size or root is not the signed note's");
+        if (checkpoint.TreeSize < m.To)
+            return ExportVerification.Fail($"the checkpoint (size {checkpoint.TreeSize}) does not cover the export's last event, seq {m.To}");
+        if (checkpoint.TreeSize == m.To && checkpoint.RootHash != m.TreeRoot)
+            return ExportVerification.Fail($"the checkpoint of size {m.To} has another root than the manifest's tree root");
+        var proof = new List<byte[]>();
+        foreach (var hash in c.InclusionProof)
+        {
+            if (!IsHash(hash))
+                return ExportVerification.Fail("the checkpoint's inclusion proof holds something other than 64 lowercase hex digits");
+            proof.Add(Convert.FromHexString(hash));
+        }
+        var included = MerkleTree.VerifyInclusion(Convert.FromHexString(m.LastHash), m.To - 1, checkpoint.TreeSize, proof, checkpoint.Root);
+        return included.Verified ? null
+            : ExportVerification.Fail($"event {m.To} (the manifest's last hash) is not in the signed checkpoint of size {checkpoint.TreeSize}: {included.Failure}", m.To);
     }
 
     /// <summary>One event's fields (in their written form): each well formed, seq the expected one, the link and the hash right.</summary>

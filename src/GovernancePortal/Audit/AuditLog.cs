@@ -5,8 +5,10 @@ using GovernancePortal.Data;
 namespace GovernancePortal.Audit;
 
 /// <summary>Appends hash-chained events. Call inside the unit of work whose action it records.</summary>
-public sealed class AuditLog(TimeProvider time)
+public sealed class AuditLog(TimeProvider time, AuditOptions? options = null, CheckpointTrigger? checkpoints = null)
 {
+    private readonly int _checkpointEvery = (options ?? AuditOptions.Default).CheckpointEvery;
+
     private const string Head = "SELECT seq AS Seq, hash AS Hash FROM audit_events ORDER BY seq DESC LIMIT 1";
 
     private const string InsertInto = "INSERT INTO audit_events (seq, occurred_at, actor, actor_roles, action, subject_id, program, purpose, detail, record_count, prev_hash, hash) VALUES ";
@@ -24,6 +26,7 @@ public sealed class AuditLog(TimeProvider time)
     {
         var stored = (await ChainAsync(scope, [entry]))[0];
         await scope.ExecuteAsync(Insert, stored);
+        CheckpointIfReached(stored.Seq - 1, stored.Seq);
         return stored;
     }
 
@@ -59,7 +62,15 @@ public sealed class AuditLog(TimeProvider time)
             }
             await scope.ExecuteAsync(sql.ToString(), parameters);
         }
+        CheckpointIfReached(stored[0].Seq - 1, stored[^1].Seq);
         return stored;
+    }
+
+    // Only a flag: the checkpoint is signed in the background once this transaction has ended.
+    private void CheckpointIfReached(long before, long last)
+    {
+        if (last / _checkpointEvery > before / _checkpointEvery)
+            checkpoints?.Reached();
     }
 
     private async Task<AuditEvent[]> ChainAsync(WriteScope scope, IReadOnlyList<AuditEntry> entries)

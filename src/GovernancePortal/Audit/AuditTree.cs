@@ -57,6 +57,45 @@ public sealed class AuditTree(ConnectionFactory connections)
             MerkleTree.ConsistencyProof(leaves, (int)oldSize));
     }
 
+    /// <summary>
+    /// The roots at several sizes in one pass over the first max(sizes) event hashes, in O(log n) memory
+    /// (<see cref="MerkleFrontier"/>). Throws <see cref="NotFoundProblem"/> when the log is shorter.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<long, byte[]>> RootsAsync(IReadOnlyCollection<long> sizes, CancellationToken cancellationToken = default)
+    {
+        var wanted = sizes.ToHashSet();
+        var max = wanted.Count == 0 ? 0 : wanted.Max();
+        var roots = new Dictionary<long, byte[]>();
+        var frontier = new MerkleFrontier();
+        if (wanted.Contains(0))
+            roots[0] = frontier.Root();
+        await using var connection = await connections.OpenAsync(cancellationToken);
+        await using var reader = await connection.ExecuteReaderAsync(new CommandDefinition(HashesUpTo, new { Size = max }, cancellationToken: cancellationToken));
+        while (frontier.Size < max && await reader.ReadAsync(cancellationToken))
+        {
+            frontier.Append(Convert.FromHexString(reader.GetString(0)));
+            if (wanted.Contains(frontier.Size))
+                roots[frontier.Size] = frontier.Root();
+        }
+        if (frontier.Size != max)
+            throw new NotFoundProblem($"The log has {frontier.Size} events, fewer than the tree size {max}.");
+        return roots;
+    }
+
+    /// <summary>Inclusion proofs of several events in the tree of <paramref name="size"/>, from one read of its leaves.</summary>
+    public async Task<IReadOnlyList<InclusionProof>> InclusionProofsAsync(IReadOnlyList<long> seqs, long size, CancellationToken cancellationToken = default)
+    {
+        foreach (var seq in seqs)
+        {
+            if (seq < 1 || seq > size)
+                throw new RuleViolation($"Event {seq} is not in a tree of size {size}: seq runs from 1 to the size.");
+        }
+        var leaves = await LeavesAsync(size, cancellationToken);
+        var levels = MerkleTree.Levels(leaves);
+        var head = new TreeHead(size, levels[^1].Length == 0 ? MerkleTree.EmptyRoot() : levels[^1][0]);
+        return seqs.Select(seq => new InclusionProof(seq, seq - 1, leaves[(int)(seq - 1)], head, MerkleTree.InclusionProof(levels, (int)(seq - 1)))).ToList();
+    }
+
     private async Task<IReadOnlyList<byte[]>> LeavesAsync(long size, CancellationToken cancellationToken)
     {
         if (size < 0 || size > int.MaxValue)

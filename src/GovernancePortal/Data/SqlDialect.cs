@@ -76,6 +76,7 @@ public enum LockName : long
 {
     AuditChain = 7_301,
     SigningKeys = 7_302,
+    AuditCheckpoints = 7_303,
 }
 
 public sealed class SqliteDialect : SqlDialect

@@ -233,4 +233,22 @@ public sealed class MerkleTreeTests
         Assert.Equal(ProofCheck.Fail("trees of the same size have different roots"), MerkleTree.VerifyConsistency(5, RootOf(5), 5, RootOf(4), []));
         Assert.False(MerkleTree.VerifyConsistency(6, RootOf(6), 5, RootOf(5), []).Verified);
     }
+
+    [Fact]
+    public void FrontierAndLevels_AgreeWithTheRecursiveDefinition_ForEverySizeUpTo40()
+    {
+        var leaves = Enumerable.Range(0, 40).Select(i => System.Security.Cryptography.SHA256.HashData([(byte)i])).ToList();
+        var frontier = new MerkleFrontier();
+        Assert.Equal(MerkleTree.EmptyRoot(), frontier.Root());
+        for (var size = 1; size <= leaves.Count; size++)
+        {
+            var tree = leaves.Take(size).ToList();
+            frontier.Append(leaves[size - 1]);
+            Assert.Equal(MerkleTree.Root(tree), frontier.Root());
+            var levels = MerkleTree.Levels(tree);
+            Assert.Equal(MerkleTree.Root(tree), levels[^1][0]);
+            for (var index = 0; index < size; index++)
+                Assert.Equal(MerkleTree.InclusionProof(tree, index), MerkleTree.InclusionProof(levels, index));
+        }
+    }
 }

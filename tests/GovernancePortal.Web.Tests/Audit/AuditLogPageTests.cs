@@ -71,6 +71,10 @@ public sealed class AuditLogPageTests(PortalFactory portal) : IClassFixture<Port
         Assert.Contains(head.Hash, document.QuerySelector("[data-testid=chain-head]")?.TextContent);
         Assert.Equal($"/api/v1/audit/export?from=1&to={head.Seq}&format=csv", document.QuerySelector("[data-testid=export-download]")?.GetAttribute("href"));
         Assert.Equal($"/api/v1/audit/export/manifest?from=1&to={head.Seq}&format=csv", document.QuerySelector("[data-testid=export-manifest]")?.GetAttribute("href"));
+        Assert.Equal("/api/v1/audit/public-key", document.QuerySelector("[data-testid=public-keys]")?.GetAttribute("href"));
+        // What the portal does not have yet is said, not left blank.
+        Assert.Contains("has not been verified yet", document.QuerySelector("[data-testid=chain-verification]")?.TextContent);
+        Assert.NotEmpty(document.QuerySelector("[data-testid=chain-checkpoint]")?.TextContent.Trim() ?? "");
     }
 
     [Theory]

@@ -70,6 +70,14 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Portal por
         new("GET", "/api/v1/audit/export", Who.InRole(Roles.Auditor)),
         new("GET", "/api/v1/audit/export/manifest", Who.InRole(Roles.Auditor)),
 
+        // The auditors' checkpoints, proofs and public keys (docs/audit-log.md, "Proofs against checkpoints")
+        new("GET", "/api/v1/audit/public-key", Who.InRole(Roles.Auditor)),
+        new("GET", "/api/v1/audit/checkpoints", Who.InRole(Roles.Auditor)),
+        new("GET", "/api/v1/audit/checkpoints/latest", Who.InRole(Roles.Auditor)),
+        new("GET", "/api/v1/audit/checkpoints/{size}", "/api/v1/audit/checkpoints/1", Who.InRole(Roles.Auditor)),
+        new("GET", "/api/v1/audit/proofs/inclusion", "/api/v1/audit/proofs/inclusion?seq=1", Who.InRole(Roles.Auditor)),
+        new("GET", "/api/v1/audit/proofs/consistency", "/api/v1/audit/proofs/consistency?from=1", Who.InRole(Roles.Auditor)),
+
         // Operations
         new("*", "/health/live", Who.Anyone),
         new("*", "/health/ready", Who.Anyone),
