@@ -88,7 +88,9 @@ public sealed partial class AuditExport(ConnectionFactory connections, AuditLog 
         var treeRoot = await RootAsync(plan.Range.To, cancellationToken);
         // The earliest signed checkpoint whose tree holds the export's last event; the head is signed now when none does yet.
         var covering = await checkpoints.CoveringAsync(plan.Range.To, cancellationToken) ?? await checkpoints.SignNowAsync(cancellationToken);
-        var inclusion = await tree.InclusionProofAsync(plan.Range.To, covering.TreeSize, cancellationToken);
+        // The last event's proof, and for an export that starts later than seq 1 the proof of the event before its
+        // first (whose hash is the first row's prevHash): both ends anchored in one signed tree.
+        var proofs = await tree.InclusionProofsAsync(plan.Range.From > 1 ? [plan.Range.To, plan.Range.From - 1] : [plan.Range.To], covering.TreeSize, cancellationToken);
         var unsigned = new AuditExportManifest
         {
             Format = AuditExportWriter.Name(plan.Format),
@@ -102,7 +104,7 @@ public sealed partial class AuditExport(ConnectionFactory connections, AuditLog 
             ExportSha256 = summary.Sha256,
             TreeSize = plan.Range.To,
             TreeRoot = Convert.ToHexStringLower(treeRoot),
-            Checkpoint = new ManifestCheckpoint(covering.TreeSize, covering.RootHash, covering.Note, inclusion.Path.Select(Convert.ToHexStringLower).ToList()),
+            Checkpoint = new ManifestCheckpoint(covering.TreeSize, covering.RootHash, covering.Note, Hex(proofs[0].Path), proofs.Count > 1 ? Hex(proofs[1].Path) : null),
             GeneratedAt = AuditChain.FormatTime(StoredTime.Normalize(time.GetUtcNow())),
         };
         await using var scope = await connections.BeginWriteAsync(cancellationToken);
@@ -112,6 +114,8 @@ public sealed partial class AuditExport(ConnectionFactory connections, AuditLog 
         await scope.CommitAsync();
         return unsigned with { KeyId = signature.KeyId, Signature = signature.Base64 };
     }
+
+    private static List<string> Hex(IReadOnlyList<byte[]> path) => path.Select(Convert.ToHexStringLower).ToList();
 
     /// <summary>The head of the log as the status page shows it; null when the log is empty.</summary>
     public async Task<AuditEvent?> HeadAsync(CancellationToken cancellationToken = default)

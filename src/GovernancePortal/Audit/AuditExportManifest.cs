@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -7,9 +8,10 @@ namespace GovernancePortal.Audit;
 
 /// <summary>
 /// The checkpoint that covers an export: a signed tree head (its note, as published) whose tree contains the
-/// export's last event, and that event's inclusion proof in it.
+/// export's last event, that event's inclusion proof in it, and, for an export that starts after seq 1, the
+/// inclusion proof of the event before its first (whose hash is the export's <c>prevHash</c>).
 /// </summary>
-public sealed record ManifestCheckpoint(long TreeSize, string RootHash, string Note, IReadOnlyList<string> InclusionProof);
+public sealed record ManifestCheckpoint(long TreeSize, string RootHash, string Note, IReadOnlyList<string> InclusionProof, IReadOnlyList<string>? PrevInclusionProof = null);
 
 /// <summary>
 /// The signed description of one export (docs/audit-log.md, "The manifest"): its range and figures, the tree
@@ -83,14 +85,15 @@ public sealed record AuditExportManifest
                 ["treeSize"] = Checkpoint.TreeSize,
                 ["rootHash"] = Checkpoint.RootHash,
                 ["note"] = Checkpoint.Note,
-                ["inclusionProof"] = new JsonArray(Checkpoint.InclusionProof.Select(hash => (JsonNode)JsonValue.Create(hash)).ToArray()),
+                ["inclusionProof"] = Array(Checkpoint.InclusionProof),
+                ["prevInclusionProof"] = Checkpoint.PrevInclusionProof is { } prev ? Array(prev) : null,
             },
             ["generatedAt"] = GeneratedAt,
             ["keyId"] = KeyId,
             ["algorithm"] = Algorithm,
             ["signature"] = Signature,
         };
-        return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+        return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n";
     }
 
     /// <summary>Reads a manifest; a missing field, a wrong type or another version is a <see cref="FormatException"/> naming it.</summary>
@@ -110,9 +113,8 @@ public sealed record AuditExportManifest
         ManifestCheckpoint? checkpoint = null;
         if (json["checkpoint"] is JsonObject c)
         {
-            var proof = c["inclusionProof"] as JsonArray ?? throw new FormatException("the manifest's checkpoint has no inclusionProof array");
             checkpoint = new ManifestCheckpoint(Long(c, "treeSize"), String(c, "rootHash"), String(c, "note"),
-                proof.Select(node => node is JsonValue value && value.TryGetValue<string>(out var hash) ? hash : throw new FormatException("the checkpoint's inclusionProof holds something other than strings")).ToList());
+                Hashes(c, "inclusionProof") ?? throw new FormatException("the manifest's checkpoint has no inclusionProof array"), Hashes(c, "prevInclusionProof"));
         }
         else if (json["checkpoint"] is not null)
             throw new FormatException("the manifest's checkpoint is neither null nor an object");
@@ -136,6 +138,16 @@ public sealed record AuditExportManifest
             Signature = String(json, "signature"),
         };
     }
+
+    private static JsonArray Array(IReadOnlyList<string> hashes) => new(hashes.Select(hash => (JsonNode)JsonValue.Create(hash)).ToArray());
+
+    private static List<string>? Hashes(JsonObject json, string name) => json[name] switch
+    {
+        null => null,
+        JsonArray array => array.Select(node => node is JsonValue value && value.TryGetValue<string>(out var hash) ? hash
+            : throw new FormatException($"the checkpoint's {name} holds something other than strings")).ToList(),
+        _ => throw new FormatException($"the checkpoint's {name} is not an array"),
+    };
 
     private static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
 

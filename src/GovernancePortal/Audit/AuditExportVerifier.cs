@@ -150,16 +150,29 @@ public static class AuditExportVerifier
             return ExportVerification.Fail($"the checkpoint (size {checkpoint.TreeSize}) does not cover the export's last event, seq {m.To}");
         if (checkpoint.TreeSize == m.To && checkpoint.RootHash != m.TreeRoot)
             return ExportVerification.Fail($"the checkpoint of size {m.To} has another root than the manifest's tree root");
+        if (Included(m.LastHash, m.To, c.InclusionProof, checkpoint) is { } last)
+            return ExportVerification.Fail($"event {m.To} (the manifest's last hash) is not in the signed checkpoint of size {checkpoint.TreeSize}: {last}", m.To);
+        if (m.From == 1)
+            return null;
+        if (c.PrevInclusionProof is null)
+            return ExportVerification.Fail($"the export starts at seq {m.From} but the manifest's checkpoint has no prevInclusionProof to anchor its prevHash", m.From);
+        return Included(m.PrevHash, m.From - 1, c.PrevInclusionProof, checkpoint) is { } prev
+            ? ExportVerification.Fail($"event {m.From - 1} (the manifest's prevHash) is not in the signed checkpoint of size {checkpoint.TreeSize}: {prev}", m.From)
+            : null;
+    }
+
+    /// <summary>Null when the event of <paramref name="seq"/> with <paramref name="hash"/> is in the checkpoint's tree by the proof; else why not.</summary>
+    private static string? Included(string hash, long seq, IReadOnlyList<string> hexProof, Checkpoint checkpoint)
+    {
         var proof = new List<byte[]>();
-        foreach (var hash in c.InclusionProof)
+        foreach (var node in hexProof)
         {
-            if (!IsHash(hash))
-                return ExportVerification.Fail("the checkpoint's inclusion proof holds something other than 64 lowercase hex digits");
-            proof.Add(Convert.FromHexString(hash));
+            if (!IsHash(node))
+                return "its inclusion proof holds something other than 64 lowercase hex digits";
+            proof.Add(Convert.FromHexString(node));
         }
-        var included = MerkleTree.VerifyInclusion(Convert.FromHexString(m.LastHash), m.To - 1, checkpoint.TreeSize, proof, checkpoint.Root);
-        return included.Verified ? null
-            : ExportVerification.Fail($"event {m.To} (the manifest's last hash) is not in the signed checkpoint of size {checkpoint.TreeSize}: {included.Failure}", m.To);
+        var included = MerkleTree.VerifyInclusion(Convert.FromHexString(hash), seq - 1, checkpoint.TreeSize, proof, checkpoint.Root);
+        return included.Verified ? null : included.Failure;
     }
 
     /// <summary>One event's fields (in their written form): each well formed, seq the expected one, the link and the hash right.</summary>
