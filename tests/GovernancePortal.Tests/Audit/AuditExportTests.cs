@@ -162,6 +162,30 @@ public sealed class AuditExportTests : DatabaseTests
         Assert.Throws<ArgumentOutOfRangeException>(() => { _ = many.Get<AuditLog>().AppendManyAsync(null!, [entries[0] with { RecordCount = -1 }]).GetAwaiter().GetResult(); });
     }
 
+    [Fact]
+    public void WorkedExamples_NonAsciiWithALineFeed_AndEmptyStringsWithShellCharacters_HashAsDocumented()
+    {
+        var two = new AuditEvent
+        {
+            Seq = 2, OccurredAt = DateTimeOffset.Parse("2026-11-27T09:22:00.1234560Z"), Actor = "dana@example.com", ActorRoles = "DataConsumer,Employee",
+            Action = "records.read", SubjectId = 42, Program = "mci", Purpose = "model-training", Detail = "Zoë's café notes\nsecond line", RecordCount = 120,
+            PrevHash = "f769846ca3882820c046fd8ca5df4e4bb54d29774ebde6efbc519b5070fadcd3",
+        };
+        var three = new AuditEvent
+        {
+            Seq = 3, OccurredAt = DateTimeOffset.Parse("2026-11-27T09:29:00.1234560Z"), Actor = "system", ActorRoles = "", Action = "records.purged",
+            Purpose = "", Detail = "mci/keystrokes 3, cost $5 `date` C:\\tmp", RecordCount = 0,
+            PrevHash = "b1d53073347a65f9e1d5d82da71818acec76ba2946de93e54889b947efccee21",
+        };
+
+        Assert.StartsWith("1:2\n28:2026-11-27T09:22:00.1234560Z\n", AuditChain.CanonicalEncoding(two));
+        Assert.Contains("\n30:Zoë's café notes\nsecond line\n3:120\n", AuditChain.CanonicalEncoding(two));
+        Assert.Equal("b1d53073347a65f9e1d5d82da71818acec76ba2946de93e54889b947efccee21", AuditChain.ComputeHash(two));
+        Assert.Contains("\n6:system\n0:\n14:records.purged\n-\n-\n0:\n39:", AuditChain.CanonicalEncoding(three));
+        Assert.Equal("d5e16f9c8cb2c50c93b776c0bafda12ad8655ab6f9bdb85a1ab96104c0bdb852", AuditChain.ComputeHash(three));
+        Assert.Throws<ArgumentException>(() => AuditChain.ComputeHash(three with { OccurredAt = three.OccurredAt.AddTicks(3) }));
+    }
+
     private static async Task<IReadOnlyList<AuditEvent>> ReadAllAsync(TestDatabase db)
     {
         await using var connection = await db.OpenAsync();
