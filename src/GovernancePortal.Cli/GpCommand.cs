@@ -34,6 +34,8 @@ public static class GpCommand
                                                    time an employee's own views (/me counts, program chart and first page) on a throwaway database
           bench grant-read [--records N] [--engine sqlite|postgres] [--postgres <connection string>]
                                                    time the first page read under a grant, and its audit writes, on a throwaway database
+          bench export [--events N] [--appends N] [--engine sqlite|postgres] [--postgres <connection string>]
+                                                   CSV export rate and peak memory, gp audit verify rate and append rates on a throwaway database
           audit proof --seq <m> --size <n> [--out <file>]
                                                    print the root of the log's first n events and event m's inclusion proof
           audit consistency --old-size <m> --new-size <n> [--out <file>]
@@ -227,6 +229,8 @@ public static class GpCommand
             return await RunMyDataBench(values, output, error);
         if (args is ["grant-read", ..] && values is not null)
             return await RunGrantReadBench(values, output, error);
+        if (args is ["export", ..] && values is not null)
+            return await RunExportBench(values, output, error);
         if (args is not ["ingest", ..] || values is null)
         {
             await error.WriteLineAsync("gp: usage: gp bench ingest [--records N] [--rounds N] [--engine sqlite|postgres] [--postgres <connection string>]");
@@ -270,6 +274,20 @@ public static class GpCommand
         }
         var postgres = values.GetValueOrDefault("--postgres") ?? Environment.GetEnvironmentVariable("GOVERNANCE_BENCH_POSTGRES");
         return await GrantReadBenchmark.RunAsync(records, engine == "postgres" ? DatabaseProvider.Postgres : DatabaseProvider.Sqlite, postgres, output);
+    }
+
+    private static async Task<int> RunExportBench(Dictionary<string, string> values, TextWriter output, TextWriter error)
+    {
+        var events = int.TryParse(values.GetValueOrDefault("--events", "1000000"), out var e) && e >= 1_000 ? e : -1;
+        var appends = int.TryParse(values.GetValueOrDefault("--appends", "20000"), out var a) && a >= 100 ? a : -1;
+        var engine = values.GetValueOrDefault("--engine", "sqlite").ToLowerInvariant();
+        if (events < 0 || appends < 0 || engine is not ("sqlite" or "postgres"))
+        {
+            await error.WriteLineAsync("gp: usage: gp bench export [--events N (at least 1000)] [--appends N (at least 100)] [--engine sqlite|postgres] [--postgres <connection string>]");
+            return 2;
+        }
+        var postgres = values.GetValueOrDefault("--postgres") ?? Environment.GetEnvironmentVariable("GOVERNANCE_BENCH_POSTGRES");
+        return await ExportBenchmark.RunAsync(events, appends, engine == "postgres" ? DatabaseProvider.Postgres : DatabaseProvider.Sqlite, postgres, output);
     }
 
     /// <summary>Reads <c>--name value</c> pairs; null when a value is missing or an option repeats.</summary>

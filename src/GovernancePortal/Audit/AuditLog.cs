@@ -32,13 +32,22 @@ public sealed class AuditLog(TimeProvider time, AuditOptions? options = null, Ch
 
     /// <summary>
     /// Appends <paramref name="entries"/> in order, as <see cref="AppendAsync"/> would one by one (same
-    /// seq, times and hashes), with one lock, one read of the head and one INSERT per hundred events.
+    /// seq, times and hashes), with one lock, one read of the head and, on PostgreSQL, one INSERT per hundred
+    /// events: a grant page's 25 events cost three round trips instead of 75.
     /// </summary>
     public async Task<IReadOnlyList<AuditEvent>> AppendManyAsync(WriteScope scope, IReadOnlyList<AuditEntry> entries)
     {
         if (entries.Count == 0)
             return [];
         var stored = await ChainAsync(scope, entries);
+        // SQLite runs in the process: a statement costs no round trip, and one prepared INSERT binds faster than hundreds of named parameters.
+        if (scope.Dialect.Provider == DatabaseProvider.Sqlite)
+        {
+            foreach (var e in stored)
+                await scope.ExecuteAsync(Insert, e);
+            CheckpointIfReached(stored[0].Seq - 1, stored[^1].Seq);
+            return stored;
+        }
         foreach (var chunk in stored.Chunk(RowsPerInsert))
         {
             var sql = new StringBuilder(InsertInto);
