@@ -18,6 +18,7 @@ public static class PortalApp
         configure?.Invoke(builder);
         builder.AddPortalCore();
         builder.AddPortalAuthentication();
+        builder.AddRefusedAuthorizationLog();
         builder.AddCollectionApi();
         builder.AddPortalJobs();
         builder.AddPortalHealth();

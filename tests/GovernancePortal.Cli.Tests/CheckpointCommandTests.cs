@@ -138,4 +138,30 @@ public sealed class CheckpointCommandTests : DatabaseTests
         Assert.StartsWith("ok: event 4 is in the signed checkpoint", ok.Output);
         Assert.Equal((1, "gp: the proof does not verify: the proof does not lead to the given root"), (other.ExitCode, other.ErrorLine));
     }
+
+    [Theory]
+    [InlineData("Audit:Origin", "two words", "Audit:Origin must be one word")]
+    [InlineData("Audit:Origin", "a+b", "Audit:Origin must be one word")]
+    [InlineData("Audit:CheckpointEvery", "0", "Audit:CheckpointEvery must be a whole number")]
+    public async Task BadAuditSetting_ExitsWith2AndOneLineNamingIt(string setting, string value, string problem)
+    {
+        await using var db = await TestDatabase.CreateAsync(Engine.Sqlite);
+
+        var run = await GpAsync(new Dictionary<string, string?>(db.Configuration) { [setting] = value }, "audit", "checkpoint");
+
+        Assert.Equal((2, ""), (run.ExitCode, run.Output));
+        Assert.Contains(problem, run.ErrorLine, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ConfiguredOrigin_IsTheFirstLineOfTheCheckpoint()
+    {
+        await using var db = await TestDatabase.CreateAsync(Engine.Sqlite);
+
+        var run = await GpAsync(new Dictionary<string, string?>(db.Configuration) { ["Audit:Origin"] = "governance-portal/portal.example.com" }, "audit", "checkpoint");
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.StartsWith("governance-portal/portal.example.com\n0\n", run.Output, StringComparison.Ordinal);
+        Assert.EndsWith("\n\n\u2014 governance-portal/portal.example.com " + run.Output.Split(' ')[^1], run.Output, StringComparison.Ordinal);
+    }
 }

@@ -47,6 +47,7 @@ public static class AuditActions
     public const string GrantDenied = "grant.denied";
     public const string GrantEnded = "grant.ended";
     public const string SigningKeyCreated = "signing-key.created";
+    public const string AuthorizationRefused = "authorization.refused";
 
     public static readonly IReadOnlyList<AuditAction> All =
     [
@@ -88,6 +89,7 @@ public static class AuditActions
         new(GrantDenied, "Denied a grant to read records"),
         new(GrantEnded, "Ended a grant to read records"),
         new(SigningKeyCreated, "Created the portal's signing key"),
+        new(AuthorizationRefused, "Was refused a page or an action that their roles do not allow"),
     ];
 
     private static readonly IReadOnlyDictionary<string, AuditAction> ByName = All.ToDictionary(action => action.Name, StringComparer.Ordinal);

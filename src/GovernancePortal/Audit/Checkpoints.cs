@@ -115,6 +115,12 @@ public sealed class CheckpointStore(ConnectionFactory connections, AuditTree tre
 
     private const string LastRegularSize = "SELECT coalesce(max(tree_size), 0) FROM audit_checkpoints WHERE tree_size % @Every = 0";
 
+    /// <summary><see cref="Checkpoint.Parse"/>, for offline verifiers that start from the store's name.</summary>
+    public static Checkpoint Parse(string note) => Checkpoint.Parse(note);
+
+    /// <summary><see cref="Checkpoint.Verify"/>: the signature by the key its key id names among <paramref name="publicKeysById"/>.</summary>
+    public static bool Verify(Checkpoint checkpoint, IReadOnlyDictionary<string, string> publicKeysById) => Checkpoint.Verify(checkpoint, publicKeysById);
+
     public Task<Checkpoint?> LatestAsync(CancellationToken cancellationToken = default) =>
         SingleAsync($"{Columns} ORDER BY tree_size DESC LIMIT 1", null, cancellationToken);
 
@@ -153,8 +159,8 @@ public sealed class CheckpointStore(ConnectionFactory connections, AuditTree tre
     {
         if (await BySizeAsync(treeSize, cancellationToken) is { } existing)
             return existing;
-        var head = await tree.HeadAsync(treeSize, cancellationToken);
-        return await StoreAsync(treeSize, head.Root, cancellationToken);
+        var roots = await tree.RootsAsync([treeSize], cancellationToken);
+        return await StoreAsync(treeSize, roots[treeSize], cancellationToken);
     }
 
     /// <summary>

@@ -148,37 +148,69 @@ public static class MerkleTree
     }
 
     /// <summary>
-    /// Every level of the tree, leaf hashes first and the root's level last, a lone last node carried up
-    /// unchanged (which is the RFC's tree): many inclusion proofs then cost O(log n) each instead of O(n).
+    /// The leaf ranges [start, end) whose MTH make up PATH(index, D[size]), in proof order: the same recursion as
+    /// <see cref="InclusionProof(IReadOnlyList{byte[]}, int)"/>, without the hashes, for <see cref="MerkleFrontier"/> to fill.
     /// </summary>
-    public static byte[][][] Levels(IReadOnlyList<byte[]> leaves)
-    {
-        var levels = new List<byte[][]> { HashLeaves(leaves) };
-        while (levels[^1].Length > 1)
-        {
-            var below = levels[^1];
-            var level = new byte[(below.Length + 1) / 2][];
-            for (var i = 0; i < level.Length; i++)
-                level[i] = 2 * i + 1 < below.Length ? HashChildren(below[2 * i], below[2 * i + 1]) : below[2 * i];
-            levels.Add(level);
-        }
-        return [.. levels];
-    }
-
-    /// <summary>PATH(m, D[n]) read off <see cref="Levels"/>: at each level the sibling, when there is one.</summary>
-    public static IReadOnlyList<byte[]> InclusionProof(byte[][][] levels, int index)
+    public static IReadOnlyList<(long Start, long End)> InclusionRanges(long index, long size)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, levels[0].Length);
-        var proof = new List<byte[]>();
-        foreach (var level in levels[..^1])
-        {
-            if ((index ^ 1) < level.Length)
-                proof.Add(level[index ^ 1]);
-            index >>= 1;
-        }
-        return proof;
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, size);
+        var ranges = new List<(long Start, long End)>();
+        PathRanges(index, 0, size, ranges);
+        return ranges;
     }
+
+    /// <summary>The leaf ranges whose MTH make up PROOF(oldSize, D[newSize]), in proof order (none for equal sizes or an empty old tree).</summary>
+    public static IReadOnlyList<(long Start, long End)> ConsistencyRanges(long oldSize, long newSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(oldSize);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(oldSize, newSize);
+        var ranges = new List<(long Start, long End)>();
+        if (oldSize > 0 && oldSize < newSize)
+            SubProofRanges(oldSize, 0, newSize, complete: true, ranges);
+        return ranges;
+    }
+
+    private static void PathRanges(long index, long start, long count, List<(long Start, long End)> ranges)
+    {
+        if (count == 1)
+            return;
+        var k = Split(count);
+        if (index < k)
+        {
+            PathRanges(index, start, k, ranges);
+            ranges.Add((start + k, start + count));
+        }
+        else
+        {
+            PathRanges(index - k, start + k, count - k, ranges);
+            ranges.Add((start, start + k));
+        }
+    }
+
+    private static void SubProofRanges(long m, long start, long count, bool complete, List<(long Start, long End)> ranges)
+    {
+        if (m == count)
+        {
+            if (!complete)
+                ranges.Add((start, start + count));
+            return;
+        }
+        var k = Split(count);
+        if (m <= k)
+        {
+            SubProofRanges(m, start, k, complete, ranges);
+            ranges.Add((start + k, start + count));
+        }
+        else
+        {
+            SubProofRanges(m - k, start + k, count - k, complete: false, ranges);
+            ranges.Add((start, start + k));
+        }
+    }
+
+    /// <summary>The largest power of two smaller than <paramref name="n"/> (n ≥ 2), for sizes past int.</summary>
+    private static long Split(long n) => 1L << (63 - BitOperations.LeadingZeroCount((ulong)(n - 1)));
 
     private static byte[][] HashLeaves(IReadOnlyList<byte[]> leaves)
     {

@@ -32,7 +32,8 @@ public sealed record ExportReceipt(long Records, long ErasedRecords, long Revoca
 /// before its end is marked stopped and leaves the request open; the first complete one completes it
 /// with a receipt.
 /// </summary>
-public sealed class SubjectExport(ConnectionFactory connections, ProgramQueries programQueries, DataKeyStore keys, RequestDesk desk, TimeProvider time)
+public sealed class SubjectExport(ConnectionFactory connections, ProgramQueries programQueries, DataKeyStore keys, RequestDesk desk, TimeProvider time,
+    CheckpointStore checkpoints, AuditTree tree, SigningKeys signingKeys)
 {
     public const string ContentType = "application/zip";
 
@@ -147,12 +148,14 @@ public sealed class SubjectExport(ConnectionFactory connections, ProgramQueries 
             return Task.FromResult((long)requests.Count);
         }, cancellationToken));
 
+        var accessSeqs = new List<long>();
         files.Add(await WriteJsonAsync(zip, "access-events.json", async writer =>
         {
             long count = 0;
             await foreach (var access in AccessHistory.StreamAsync(connection, subjectId, actor.Name).WithCancellation(cancellationToken))
             {
                 WriteAccessEvent(writer, access);
+                accessSeqs.Add(access.Seq);
                 count++;
                 if (writer.BytesPending > FlushThreshold)
                     await writer.FlushAsync(cancellationToken);
@@ -160,9 +163,98 @@ public sealed class SubjectExport(ConnectionFactory connections, ProgramQueries 
             return count;
         }, cancellationToken));
 
+        files.Add(await WriteAccessProofsAsync(zip, connection, subjectId, actor, accessSeqs, cancellationToken));
+
         await WriteManifestAsync(zip, request, subject, files, cancellationToken);
         var counted = files.ToDictionary(file => file.Name, file => file.Count);
         return new ExportReceipt(counted["records.json"], erased, counted["revocations.json"], counted["requests.json"], counted["access-events.json"], 0, "");
+    }
+
+    /// <summary>
+    /// <c>access-proofs.json</c>: each access event as stored (every field its hash covers) with its inclusion proof in
+    /// the checkpoint of <c>checkpoint.txt</c>, also as a proof file <c>proofs/seq-&lt;seq&gt;.txt</c> for <c>gp audit
+    /// verify-proof</c>, and the keys to check the checkpoint's signature, <c>public-keys.pem</c>. The latest checkpoint
+    /// is used when it covers every event listed; otherwise one of the head is signed now. Only events up to the last
+    /// one listed in access-events.json are proven, so both files name the same events.
+    /// </summary>
+    private async Task<(string Name, long Count, string Sha256)> WriteAccessProofsAsync(ZipArchive zip, DbConnection connection, long subjectId, Actor actor,
+        IReadOnlyList<long> seqs, CancellationToken cancellationToken)
+    {
+        if (seqs.Count == 0)
+            return await WriteJsonAsync(zip, AccessProofsFile, _ => Task.FromResult(0L), cancellationToken);
+        var last = seqs[^1];
+        var checkpoint = await checkpoints.LatestAsync(cancellationToken) is { } latest && latest.TreeSize >= last
+            ? latest
+            : await checkpoints.SignNowAsync(cancellationToken);
+        var proofs = (await tree.InclusionProofsAsync(seqs, checkpoint.TreeSize, cancellationToken)).ToDictionary(proof => proof.Seq);
+        var written = await WriteJsonAsync(zip, AccessProofsFile, async writer =>
+        {
+            long count = 0;
+            await foreach (var e in connection.QueryUnbufferedAsync<AuditEvent>(AccessEventsAsStored, new { SubjectId = subjectId, Self = actor.Name, Last = last })
+                .WithCancellation(cancellationToken))
+            {
+                var proof = proofs[e.Seq];
+                writer.WriteStartObject();
+                writer.WriteStartObject("event");
+                WriteStoredEvent(writer, e);
+                writer.WriteEndObject();
+                writer.WriteNumber("leafIndex", proof.Index);
+                writer.WriteNumber("treeSize", checkpoint.TreeSize);
+                writer.WriteString("proofFile", ProofFile(e.Seq));
+                writer.WriteStartArray("proof");
+                foreach (var hash in proof.Path)
+                    writer.WriteStringValue(Convert.ToHexStringLower(hash));
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+                count++;
+                if (writer.BytesPending > FlushThreshold)
+                    await writer.FlushAsync(cancellationToken);
+            }
+            return count;
+        }, cancellationToken);
+        foreach (var seq in seqs)
+            await WriteTextAsync(zip, ProofFile(seq), string.Concat(proofs[seq].Path.Select(hash => Convert.ToHexStringLower(hash) + "\n")), cancellationToken);
+        await WriteTextAsync(zip, "checkpoint.txt", checkpoint.Note, cancellationToken);
+        var publicKeys = await signingKeys.PublicKeysAsync(cancellationToken);
+        await WriteTextAsync(zip, "public-keys.pem", string.Concat(publicKeys.OrderBy(key => key.RetiredAt is null ? 0 : 1).Select(key => key.Pem)), cancellationToken);
+        return written;
+    }
+
+    public const string AccessProofsFile = "access-proofs.json";
+
+    public static string ProofFile(long seq) => $"proofs/seq-{seq}.txt";
+
+    // The same events as AccessHistory.StreamAsync, with every stored field.
+    private const string AccessEventsAsStored = """
+        SELECT seq AS Seq, occurred_at AS OccurredAt, actor AS Actor, actor_roles AS ActorRoles, action AS Action,
+               subject_id AS SubjectId, program AS Program, purpose AS Purpose, detail AS Detail,
+               record_count AS RecordCount, prev_hash AS PrevHash, hash AS Hash
+        FROM audit_events
+        WHERE subject_id = @SubjectId AND lower(actor) <> lower(@Self) AND seq <= @Last
+        ORDER BY seq
+        """;
+
+    /// <summary>An event's fields as docs/audit-log.md names them, occurredAt exactly as hashed, so the hash can be recomputed from them.</summary>
+    private static void WriteStoredEvent(Utf8JsonWriter writer, AuditEvent e)
+    {
+        writer.WriteNumber("seq", e.Seq);
+        writer.WriteString("occurredAt", e.OccurredAt.UtcDateTime.ToString(AuditChain.TimeFormat, System.Globalization.CultureInfo.InvariantCulture));
+        writer.WriteString("actor", e.Actor);
+        writer.WriteString("actorRoles", e.ActorRoles);
+        writer.WriteString("action", e.Action);
+        if (e.SubjectId is { } subject)
+            writer.WriteNumber("subject", subject);
+        else
+            writer.WriteNull("subject");
+        writer.WriteString("program", e.Program);
+        writer.WriteString("purpose", e.Purpose);
+        writer.WriteString("detail", e.Detail);
+        if (e.RecordCount is { } records)
+            writer.WriteNumber("recordCount", records);
+        else
+            writer.WriteNull("recordCount");
+        writer.WriteString("prevHash", e.PrevHash);
+        writer.WriteString("hash", e.Hash);
     }
 
     // In the order of ix_records_subject_program (subject, program, category, captured_at): the rows stream without a sort.
@@ -375,9 +467,33 @@ public sealed class SubjectExport(ConnectionFactory connections, ProgramQueries 
         access-events.json  every audit event about you written by someone other than you: who, in
                             what role, when, which program and categories, how many records, under
                             which grant and purpose
-        manifest.json       when this copy was made, how many entries each file holds and its SHA-256
+        access-proofs.json  each of those access events as the audit log stores it (every field its
+                            hash covers), with the proof that it is in the signed checkpoint below
+        proofs/             the same proofs, one file per event (seq-<seq>.txt), for gp
+        checkpoint.txt      the audit log's signed checkpoint those proofs lead to
+        public-keys.pem     the portal's public signing keys, to check the checkpoint's signature
+        manifest.json       when this copy was made, how many entries each JSON file holds and its
+                            SHA-256
 
         Times are UTC (ISO 8601). Every file is JSON in UTF-8.
+
+        CHECKING THAT THE ACCESSES YOU WERE SHOWN ARE IN THE AUDIT LOG
+
+        Auditors verify the same audit log; these proofs let you check, without trusting the
+        portal, that each access event listed here is in it, unchanged. (When nobody but you
+        accessed your data there is nothing to prove, and the last three files are absent.)
+
+        1. The checkpoint is signed by the portal:
+               gp audit verify-checkpoint checkpoint.txt --public-key public-keys.pem
+           or with OpenSSL alone, as docs/audit-log.md ("Checkpoints") shows.
+        2. Each event's "hash" is the SHA-256 of its fields, encoded as docs/audit-log.md
+           ("Canonical encoding") says.
+        3. Each event is in the checkpoint's tree (index = seq - 1):
+               gp audit verify-proof --leaf <the event's hash> --index <leafIndex> \
+                   --checkpoint checkpoint.txt --public-key public-keys.pem --proof proofs/seq-<seq>.txt
+           Each prints "ok: ..." when the event is in the log, or says why not.
+        4. To know that the log the auditors hold is this one, ask an auditor whether their
+           checkpoints agree with yours: a consistency proof between the two settles it.
 
         """;
 

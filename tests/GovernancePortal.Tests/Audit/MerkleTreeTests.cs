@@ -235,20 +235,24 @@ public sealed class MerkleTreeTests
     }
 
     [Fact]
-    public void FrontierAndLevels_AgreeWithTheRecursiveDefinition_ForEverySizeUpTo40()
+    public void FrontierRootsAndRangeHashes_AgreeWithTheRecursiveDefinition_ForEverySizeUpTo40()
     {
         var leaves = Enumerable.Range(0, 40).Select(i => System.Security.Cryptography.SHA256.HashData([(byte)i])).ToList();
-        var frontier = new MerkleFrontier();
-        Assert.Equal(MerkleTree.EmptyRoot(), frontier.Root());
         for (var size = 1; size <= leaves.Count; size++)
         {
             var tree = leaves.Take(size).ToList();
-            frontier.Append(leaves[size - 1]);
+            var inclusion = Enumerable.Range(0, size).ToDictionary(index => index, index => MerkleTree.InclusionRanges(index, size));
+            var consistency = Enumerable.Range(0, size + 1).ToDictionary(old => old, old => MerkleTree.ConsistencyRanges(old, size));
+            var frontier = new MerkleFrontier(inclusion.Values.Concat(consistency.Values).SelectMany(r => r));
+            Assert.Equal(MerkleTree.EmptyRoot(), new MerkleFrontier().Root());
+            foreach (var leaf in tree)
+                frontier.Append(leaf);
+
             Assert.Equal(MerkleTree.Root(tree), frontier.Root());
-            var levels = MerkleTree.Levels(tree);
-            Assert.Equal(MerkleTree.Root(tree), levels[^1][0]);
-            for (var index = 0; index < size; index++)
-                Assert.Equal(MerkleTree.InclusionProof(tree, index), MerkleTree.InclusionProof(levels, index));
+            foreach (var (index, ranges) in inclusion)
+                Assert.Equal(MerkleTree.InclusionProof(tree, index), ranges.Select(frontier.Hash));
+            foreach (var (old, ranges) in consistency)
+                Assert.Equal(MerkleTree.ConsistencyProof(tree, old), ranges.Select(frontier.Hash));
         }
     }
 }

@@ -38,7 +38,9 @@ public sealed class SubjectExportTests : DatabaseTests
         var (bytes, receipt) = await ExportAsync(db, alice, request.Reference, me);
 
         var zip = Read(bytes);
-        Assert.Equal(["README.txt", "records.json", "programs.json", "revocations.json", "requests.json", "access-events.json", "manifest.json"], zip.Keys);
+        var danasRead = Assert.Single(zip["access-events.json"].EnumerateArray()).GetProperty("auditSeq").GetInt64();
+        Assert.Equal(["README.txt", "records.json", "programs.json", "revocations.json", "requests.json", "access-events.json", "access-proofs.json",
+            SubjectExport.ProofFile(danasRead), "checkpoint.txt", "public-keys.pem", "manifest.json"], zip.Keys);
         var records = zip["records.json"].EnumerateArray().ToList();
         Assert.Equal(["Hi Sam", "alice speaking"], records.Select(r => r.GetProperty("payload").GetProperty("text").GetString()));
         Assert.Equal(["keystrokes", "transcriptions"], records.Select(r => r.GetProperty("category").GetString()));
@@ -223,6 +225,65 @@ public sealed class SubjectExportTests : DatabaseTests
         await using var scope = await db.Get<ConnectionFactory>().BeginWriteAsync();
         await db.Get<AuditLog>().AppendAsync(scope, entry);
         await scope.CommitAsync();
+    }
+
+    [Theory, MemberData(nameof(Engines))]
+    public async Task Export_ProvesEachAccessEventIsInASignedCheckpoint_WithTheOfflineVerifier(Engine engine)
+    {
+        await using var db = await TestDatabase.CreateAsync(engine);
+        var alice = await SampleData.SubjectAsync(db, "alice@example.com");
+        var bob = await SampleData.SubjectAsync(db, "bob@example.com");
+        var me = Employee("alice@example.com", alice);
+        for (var i = 0; i < 6; i++)
+        {
+            await AppendAsync(db, new AuditEntry("dana@example.com", [Roles.DataConsumer], "records.read", SubjectId: i % 2 == 0 ? alice : bob, Program: "mci",
+                Purpose: "model evaluation", RecordCount: i + 1, Detail: $"categories: keystrokes; grant {i}"));
+        }
+        // An older checkpoint that does not cover the last read: the export signs a fresh one.
+        await db.Get<CheckpointStore>().SignAsync(2, Cancellation);
+        await AppendAsync(db, new AuditEntry("priya@example.com", [Roles.PrivacyOfficer], "request.viewed", SubjectId: alice, Detail: "\u00e9t\u00e9\nline two"));
+        var request = await db.Get<RequestDesk>().SubmitAsync(alice, RequestKind.Export, null, null, me, Cancellation);
+
+        var (bytes, _) = await ExportAsync(db, alice, request.Reference, me);
+
+        var zip = Read(bytes);
+        var checkpoint = Checkpoint.Parse(System.Text.Encoding.UTF8.GetString(Entry(bytes, "checkpoint.txt")));
+        var keys = GovernancePortal.Crypto.SigningKeys.ParsePublicKeys(System.Text.Encoding.UTF8.GetString(Entry(bytes, "public-keys.pem")));
+        Assert.True(Checkpoint.Verify(checkpoint, keys));
+        var shown = zip["access-events.json"].EnumerateArray().Select(e => e.GetProperty("auditSeq").GetInt64()).ToList();
+        var proven = zip[SubjectExport.AccessProofsFile].EnumerateArray().ToList();
+        Assert.Equal(4, shown.Count);
+        Assert.Equal(shown, proven.Select(p => p.GetProperty("event").GetProperty("seq").GetInt64()));
+        Assert.True(checkpoint.TreeSize >= shown[^1]);
+        foreach (var item in proven)
+        {
+            var e = item.GetProperty("event");
+            var stored = new AuditEvent
+            {
+                Seq = e.GetProperty("seq").GetInt64(),
+                OccurredAt = DateTimeOffset.ParseExact(e.GetProperty("occurredAt").GetString()!, AuditChain.TimeFormat, System.Globalization.CultureInfo.InvariantCulture,
+                    System.Globalization.DateTimeStyles.AssumeUniversal),
+                Actor = e.GetProperty("actor").GetString()!,
+                ActorRoles = e.GetProperty("actorRoles").GetString()!,
+                Action = e.GetProperty("action").GetString()!,
+                SubjectId = e.GetProperty("subject").GetInt64(),
+                Program = e.GetProperty("program").GetString(),
+                Purpose = e.GetProperty("purpose").GetString(),
+                Detail = e.GetProperty("detail").GetString(),
+                RecordCount = e.GetProperty("recordCount").ValueKind == JsonValueKind.Null ? null : e.GetProperty("recordCount").GetInt64(),
+                PrevHash = e.GetProperty("prevHash").GetString()!,
+            };
+            Assert.Equal(alice, stored.SubjectId);
+            Assert.Equal(e.GetProperty("hash").GetString(), AuditChain.ComputeHash(stored));
+            var proof = item.GetProperty("proof").EnumerateArray().Select(h => Convert.FromHexString(h.GetString()!)).ToList();
+            var proofFile = System.Text.Encoding.UTF8.GetString(Entry(bytes, item.GetProperty("proofFile").GetString()!));
+            Assert.Equal(proof, proofFile.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(Convert.FromHexString));
+            Assert.Equal(ProofCheck.Ok, MerkleTree.VerifyInclusion(Convert.FromHexString(e.GetProperty("hash").GetString()!), item.GetProperty("leafIndex").GetInt64(),
+                checkpoint.TreeSize, proof, checkpoint.Root));
+            // A read the portal hid from the log would need a proof for another leaf: the same proof fails for it.
+            Assert.False(MerkleTree.VerifyInclusion(SHA256.HashData([1]), item.GetProperty("leafIndex").GetInt64(), checkpoint.TreeSize, proof, checkpoint.Root).Verified);
+        }
+        Assert.Contains("gp audit verify-proof", System.Text.Encoding.UTF8.GetString(Entry(bytes, "README.txt")), StringComparison.Ordinal);
     }
 
     private static async Task<(byte[] Bytes, ExportReceipt Receipt)> ExportAsync(TestDatabase db, long subjectId, string reference, Actor actor)
