@@ -57,6 +57,14 @@ public static class AuditChain
     /// </summary>
     public static string HashOfFields(ReadOnlySpan<string?> fields)
     {
+        Span<byte> hash = stackalloc byte[32];
+        HashOfFields(fields, hash);
+        return Convert.ToHexStringLower(hash);
+    }
+
+    /// <summary>The same hash into <paramref name="hash"/> (32 bytes), allocating nothing for a usual event.</summary>
+    public static void HashOfFields(ReadOnlySpan<string?> fields, Span<byte> hash)
+    {
         var max = fields.Length;
         foreach (var field in fields)
             max += field is null ? 1 : 21 + Encoding.UTF8.GetMaxByteCount(field.Length);
@@ -74,14 +82,15 @@ public static class AuditChain
                     buffer[n++] = (byte)'-';
                     continue;
                 }
-                Encoding.UTF8.GetByteCount(field).TryFormat(buffer[n..], out var written, provider: CultureInfo.InvariantCulture);
+                // The value is encoded 21 bytes further on (room for any length and the colon), then moved back behind its length.
+                var length = Encoding.UTF8.GetBytes(field, buffer[(n + 21)..]);
+                length.TryFormat(buffer[n..], out var written, provider: CultureInfo.InvariantCulture);
                 n += written;
                 buffer[n++] = (byte)':';
-                n += Encoding.UTF8.GetBytes(field, buffer[n..]);
+                buffer.Slice(n + 21 - written - 1, length).CopyTo(buffer[n..]);
+                n += length;
             }
-            Span<byte> hash = stackalloc byte[32];
             SHA256.HashData(buffer[..n], hash);
-            return Convert.ToHexStringLower(hash);
         }
         finally
         {

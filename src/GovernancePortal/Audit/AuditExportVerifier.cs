@@ -196,7 +196,11 @@ public static class AuditExportVerifier
             return seq == 1
                 ? "event 1: its prevHash is not 64 zeros"
                 : $"event {seq}: its prevHash is not the hash of event {seq - 1} (the chain is broken there)";
-        if (AuditChain.HashOfFields(f.AsSpan(0, 11)) != f[11])
+        Span<byte> computed = stackalloc byte[32];
+        Span<byte> stated = stackalloc byte[32];
+        AuditChain.HashOfFields(f.AsSpan(0, 11), computed);
+        Convert.FromHexString(f[11]!, stated, out _, out _);
+        if (!computed.SequenceEqual(stated))
             return $"event {seq}: its fields do not hash to its hash (the event was altered)";
         return null;
     }

@@ -163,6 +163,19 @@ public sealed class AuditExportTests : DatabaseTests
     }
 
     [Fact]
+    public void MerkleRootBuilder_GivesTheRecursiveRoot_ForEverySizeTo70()
+    {
+        var leaves = Enumerable.Range(0, 70).Select(i => System.Security.Cryptography.SHA256.HashData(BitConverter.GetBytes(i))).ToList();
+        for (var size = 0; size <= leaves.Count; size++)
+        {
+            var builder = new MerkleRootBuilder();
+            foreach (var leaf in leaves.Take(size))
+                builder.Add(leaf);
+            Assert.Equal(Convert.ToHexStringLower(MerkleTree.Root(leaves.Take(size).ToList())), Convert.ToHexStringLower(builder.Root()));
+        }
+    }
+
+    [Fact]
     public void WorkedExamples_NonAsciiWithALineFeed_AndEmptyStringsWithShellCharacters_HashAsDocumented()
     {
         var two = new AuditEvent
