@@ -14,6 +14,7 @@ internal static class AuditCommands
     private const string ProofUsage = "gp: usage: gp audit proof --seq <m> --size <n> [--out <file>]";
     private const string ConsistencyUsage = "gp: usage: gp audit consistency --old-size <m> --new-size <n> [--out <file>]";
     private const string VerifyProofUsage = "gp: usage: gp audit verify-proof --leaf <hex event hash> --index <m> --size <n> --root <hex> --proof <file>";
+    private const string VerifyUsage = "gp: usage: gp audit verify <export.csv|export.jsonl> --manifest <file> --public-key <pem file>";
     private const string VerifyConsistencyUsage = "gp: usage: gp audit verify-consistency --old-size <m> --old-root <hex> --new-size <n> --new-root <hex> --proof <file>"
         + " | --old <checkpoint> --new <checkpoint> --proof <file> --public-key <pem>";
     private const string VerifyProofCheckpointUsage = "gp: usage: gp audit verify-proof --leaf <hex event hash> --index <m> --checkpoint <file> --public-key <pem> --proof <file>";
@@ -199,6 +200,55 @@ internal static class AuditCommands
 
     private static string Describe(Checkpoint checkpoint) =>
         $"checkpoint of {checkpoint.Origin}, size {checkpoint.TreeSize}, root {checkpoint.RootHash}, signed {checkpoint.Time.UtcDateTime.ToString(AuditChain.TimeFormat, CultureInfo.InvariantCulture)} by key {checkpoint.KeyId}";
+
+    /// <summary>
+    /// Offline: checks an export against its manifest and the portal's public keys (docs/audit-log.md,
+    /// "Verifying an export"). Exit 0 with a one-line summary; 1 with one line naming the first bad seq;
+    /// 2 for arguments or files that cannot be read.
+    /// </summary>
+    public static async Task<int> VerifyExportAsync(string[] args, TextWriter output, TextWriter error)
+    {
+        var values = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? GpCommand.ParseOptions(args[1..]) : null;
+        if (values is null || !values.TryGetValue("--manifest", out var manifestFile) || !values.TryGetValue("--public-key", out var keyFile)
+            || !OnlyKnown(values, "--manifest", "--public-key"))
+            return await Usage(error, VerifyUsage);
+        string manifestText, keyText;
+        try
+        {
+            manifestText = await File.ReadAllTextAsync(manifestFile);
+            keyText = await File.ReadAllTextAsync(keyFile);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return await Fail(error, $"cannot read {exception.Message}", exitCode: 2);
+        }
+        var keys = Crypto.SigningKeys.ParsePublicKeys(keyText);
+        if (keys.Count == 0)
+            return await Fail(error, $"{keyFile} holds no ECDSA P-256 public key (a PEM \"PUBLIC KEY\" block)", exitCode: 2);
+        AuditExportManifest manifest;
+        try
+        {
+            manifest = AuditExportManifest.Parse(manifestText);
+        }
+        catch (FormatException exception)
+        {
+            return await Fail(error, $"the export does not verify: {exception.Message}", exitCode: 1);
+        }
+        ExportVerification result;
+        try
+        {
+            await using var export = new FileStream(args[0], FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16, useAsync: true);
+            result = await AuditExportVerifier.VerifyAsync(export, manifest, keys);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return await Fail(error, $"cannot read the export {args[0]}: {exception.Message}", exitCode: 2);
+        }
+        if (!result.Verified)
+            return await Fail(error, $"the export does not verify: {result.Message}", exitCode: 1);
+        await output.WriteLineAsync(result.Message);
+        return 0;
+    }
 
     /// <summary>
     /// The proof file: one hash a line, 64 hex digits, in proof order; line feeds (CRLF accepted), the

@@ -39,10 +39,14 @@ public static class GpCommand
                                                    time the first page read under a grant, and its audit writes, on a throwaway database
           bench purge [--records N] [--batch N] [--engine sqlite|postgres] [--postgres <connection string>]
                                                    time the retention sweep, ingestion beside it, and a raw DELETE, on a throwaway database
+          bench export [--events N] [--appends N] [--engine sqlite|postgres] [--postgres <connection string>]
+                                                   CSV export rate and peak memory, gp audit verify rate and append rates on a throwaway database
           audit proof --seq <m> --size <n> [--out <file>]
                                                    print the root of the log's first n events and event m's inclusion proof
           audit consistency --old-size <m> --new-size <n> [--out <file>]
                                                    print both roots and the proof that the first n events extend the first m
+          audit verify <export> --manifest <file> --public-key <pem>
+                                                   offline: check an export (every hash, link and seq) and its signed manifest; exit 0 with a summary, 1 naming the first bad seq
           audit verify-proof --leaf <hex event hash> --index <m> --size <n> --root <hex> --proof <file>
                                                    offline: check an inclusion proof (index = seq - 1); exit 0 "ok", 1 naming the failure
           audit verify-consistency --old-size <m> --old-root <hex> --new-size <n> --new-root <hex> --proof <file>
@@ -73,6 +77,8 @@ public static class GpCommand
         {
             if (args is ["bench", .. var benchOptions])
                 return await RunBench(benchOptions, output, error);
+            if (args is ["audit", "verify", .. var verifyOptions])
+                return await AuditCommands.VerifyExportAsync(verifyOptions, output, error);
             if (args is ["audit", "verify-proof", .. var proofOptions])
                 return await AuditCommands.VerifyProofAsync(ParseOptions(proofOptions), output, error);
             if (args is ["receipt", "verify", .. var receiptArgs])
@@ -241,6 +247,8 @@ public static class GpCommand
             return await RunGrantReadBench(values, output, error);
         if (args is ["purge", ..])
             return await RunPurgeBench(values, output, error);
+        if (args is ["export", ..] && values is not null)
+            return await RunExportBench(values, output, error);
         if (args is not ["ingest", ..] || values is null)
         {
             await error.WriteLineAsync("gp: usage: gp bench ingest [--records N] [--rounds N] [--engine sqlite|postgres] [--postgres <connection string>]");
@@ -299,6 +307,20 @@ public static class GpCommand
         }
         var postgres = values.GetValueOrDefault("--postgres") ?? Environment.GetEnvironmentVariable("GOVERNANCE_BENCH_POSTGRES");
         return await PurgeBenchmark.RunAsync(records, batch, engine == "postgres" ? DatabaseProvider.Postgres : DatabaseProvider.Sqlite, postgres, output);
+    }
+
+    private static async Task<int> RunExportBench(Dictionary<string, string> values, TextWriter output, TextWriter error)
+    {
+        var events = int.TryParse(values.GetValueOrDefault("--events", "1000000"), out var e) && e >= 1_000 ? e : -1;
+        var appends = int.TryParse(values.GetValueOrDefault("--appends", "20000"), out var a) && a >= 100 ? a : -1;
+        var engine = values.GetValueOrDefault("--engine", "sqlite").ToLowerInvariant();
+        if (events < 0 || appends < 0 || engine is not ("sqlite" or "postgres"))
+        {
+            await error.WriteLineAsync("gp: usage: gp bench export [--events N (at least 1000)] [--appends N (at least 100)] [--engine sqlite|postgres] [--postgres <connection string>]");
+            return 2;
+        }
+        var postgres = values.GetValueOrDefault("--postgres") ?? Environment.GetEnvironmentVariable("GOVERNANCE_BENCH_POSTGRES");
+        return await ExportBenchmark.RunAsync(events, appends, engine == "postgres" ? DatabaseProvider.Postgres : DatabaseProvider.Sqlite, postgres, output);
     }
 
     /// <summary>Reads <c>--name value</c> pairs; null when a value is missing or an option repeats.</summary>

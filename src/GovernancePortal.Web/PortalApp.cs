@@ -32,6 +32,7 @@ public static class PortalApp
         app.MapDevSignIn();
         app.MapCollectionApi();
         app.MapMyDataExport();
+        app.MapAuditExport();
         app.MapAuditApi();
         app.MapErasureReceipts();
         app.MapPortalJobsDashboard();

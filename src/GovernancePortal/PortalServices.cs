@@ -62,6 +62,7 @@ public static class PortalServices
         services.AddSingleton<RoleRoster>();
         services.AddSingleton<AuditSearch>();
         services.AddSingleton<AuditTree>();
+        services.AddSingleton<AuditExport>();
         services.AddSingleton<CheckpointTrigger>();
         services.AddSingleton<CheckpointStore>();
         services.AddSingleton<CheckpointJob>();

@@ -33,6 +33,8 @@ public static class AuditActions
     public const string ObjectionUpheld = "objection.upheld";
     public const string ObjectionRejected = "objection.rejected";
     public const string AuditSearched = "audit.searched";
+    public const string AuditExported = "audit.exported";
+    public const string AuditManifestSigned = "audit.manifest.signed";
     public const string RecordsRead = "records.read";
     public const string RecordsExported = "records.exported";
     public const string RecordsErased = "records.erased";
@@ -78,6 +80,8 @@ public static class AuditActions
         new(ObjectionUpheld, "Upheld your objection"),
         new(ObjectionRejected, "Rejected your objection"),
         new(AuditSearched, "Searched the audit log"),
+        new(AuditExported, "Exported part of the audit log"),
+        new(AuditManifestSigned, "Had an audit export's manifest signed"),
         new(RecordsRead, "Read your records"),
         new(RecordsExported, "Exported your records"),
         new(RecordsErased, "Erased your records"),

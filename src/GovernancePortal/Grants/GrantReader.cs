@@ -155,12 +155,11 @@ public sealed class GrantReader(ConnectionFactory connections, ProgramQueries pr
         var page = rows.Take(limit).ToList();
         var liveKeys = await keys.GetManyAsync(scope.Connection, page.Select(r => r.DataKeyId).Distinct(), scope.Transaction);
         var categoryKeys = program.Categories.ToDictionary(c => c.Id, c => c.Key);
-        foreach (var read in page.GroupBy(r => r.SubjectId).OrderBy(g => g.Key))
-        {
-            var categories = read.Select(r => categoryKeys[r.CategoryId]).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-            await audit.AppendAsync(scope, new AuditEntry(actor.Name, actor.Roles, AuditActions.RecordsRead, SubjectId: read.Key, Program: program.Key,
-                Purpose: grant.Purpose, Detail: new RecordAccessDetail(categories, grantId).Write(), RecordCount: read.Count()));
-        }
+        // One event per person on the page, all appended in one round trip.
+        await audit.AppendManyAsync(scope, page.GroupBy(r => r.SubjectId).OrderBy(g => g.Key).Select(read => new AuditEntry(
+            actor.Name, actor.Roles, AuditActions.RecordsRead, SubjectId: read.Key, Program: program.Key, Purpose: grant.Purpose,
+            Detail: new RecordAccessDetail(read.Select(r => categoryKeys[r.CategoryId]).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList(), grantId).Write(),
+            RecordCount: read.Count())).ToList());
         await scope.CommitAsync();
 
         // Opened only once the reads are logged, and only the page's.

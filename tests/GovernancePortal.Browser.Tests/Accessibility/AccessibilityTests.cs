@@ -63,6 +63,7 @@ public sealed partial class AccessibilityTests(RunningPortal portal)
         new("/grants/{Id:long}", [Roles.PrivacyOfficer], "/grants/1"),
         new("/grants/exposure/{Key}", [Roles.PrivacyOfficer], "/grants/exposure/mci"),
         new("/audit", [Roles.Auditor]),
+        new("/audit/export", [Roles.Auditor]),
         new("/admin/system", [Roles.Admin]),
         // Signed in, but turned away: what a person in the wrong role sees.
         new("/access-denied", [Roles.DataConsumer]),

@@ -73,7 +73,7 @@ public sealed class AuditCoverageTests : DatabaseTests
         ["GrantQueries.ForOfficersAsync"] = WritesNothing("the officers' list of grants: staff's asks and decisions, no employee's personal data"),
         ["GrantQueries.DetailAsync"] = WritesNothing("one grant's asks, reviews and end: staff's actions, no employee's personal data"),
         ["GrantExposure.ReportAsync"] = WritesNothing("counts of people read per grant and who the readers are (staff); no employee is named"),
-        ["AuditSearch.SearchAsync"] = Writes(AuditActions.AuditSearched, s => s.Get<AuditSearch>().SearchAsync(AuditQuery.None, 0, 20, new Actor("audrey@example.com", [Roles.Auditor]))),
+        ["AuditSearch.SearchAsync"] = Writes(AuditActions.AuditSearched, s => s.Get<AuditSearch>().SearchAsync(AuditQuery.None, AuditPageAt.Newest, 20, new Actor("audrey@example.com", [Roles.Auditor]))),
         ["RequestDesk.SubmitAsync"] = Writes(AuditActions.ErasureReceived, s => s.Get<RequestDesk>().SubmitAsync(s.World.Bob, RequestKind.Erasure, "mci", null,
             new Actor("bob@example.com", [Roles.Employee], s.World.Bob))),
         ["RequestDesk.QueueAsync"] = Writes(AuditActions.RequestQueueViewed, s => s.Get<RequestDesk>().QueueAsync(new RequestQueueFilter(), 0, 50, s.World.Priya)),
@@ -111,6 +111,8 @@ public sealed class AuditCoverageTests : DatabaseTests
         }),
         ["LegalHolds.DueForReviewAsync"] = WritesNothing("the officers' reminder of holds near their review date: case references and dates; the list of holds itself is logged"),
         ["OfficerHome.SummaryAsync"] = WritesNothing("the officers' home counts: requests due, pause alerts, records past retention, holds to review, failed jobs; nobody named"),
+        ["AuditExport.StartAsync"] = Writes(AuditActions.AuditExported, s => s.Get<AuditExport>().StartAsync(null, null, "csv", new Actor("audrey@example.com", [Roles.Auditor]))),
+        ["AuditExport.ManifestAsync"] = Writes(AuditActions.AuditManifestSigned, s => s.Get<AuditExport>().ManifestAsync(null, null, "csv", new Actor("audrey@example.com", [Roles.Auditor]))),
         ["SigningKeys.RotateAsync"] = Writes(AuditActions.SigningKeyCreated, s => s.Get<SigningKeys>().RotateAsync(new Actor("gp (root)", []))),
     };
 

@@ -46,6 +46,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Portal por
         new("GET POST", "/grants/{Id:long}", "/grants/1", Who.InRole(Roles.PrivacyOfficer)),
         new("GET POST", "/grants/exposure/{Key}", "/grants/exposure/mci", Who.InRole(Roles.PrivacyOfficer)),
         new("GET POST", "/audit", Who.InRole(Roles.Auditor)),
+        new("GET POST", "/audit/export", Who.InRole(Roles.Auditor)),
         new("GET POST", "/admin/system", Who.InRole(Roles.Admin)),
         new("GET POST", "/access-denied", Who.SignedIn),
         new("GET POST", "/error", Who.Anyone),
@@ -68,6 +69,10 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.Portal por
         // The employee's copy of their data (a request they filed, found by the sign-in's subject)
         new("GET", "/me/requests/{reference}/export.zip", "/me/requests/EXP-AAAA-AAAA/export.zip", Who.InRole(Roles.Employee)),
         new("GET", "/me/requests/{reference}/receipt", "/me/requests/ERA-AAAA-AAAA/receipt", Who.InRole(Roles.Employee)),
+
+        // Auditors' exports of the log and their signed manifests (docs/audit-log.md)
+        new("GET", "/api/v1/audit/export", Who.InRole(Roles.Auditor)),
+        new("GET", "/api/v1/audit/export/manifest", Who.InRole(Roles.Auditor)),
 
         // The auditors' checkpoints, proofs and public keys (docs/audit-log.md, "Proofs against checkpoints")
         new("GET", "/api/v1/audit/public-key", Who.InRole(Roles.Auditor)),
