@@ -5,9 +5,16 @@ namespace GovernancePortal.Web.Infrastructure;
 
 public static class WebSetup
 {
+    /// <summary>The largest message a browser may send the live circuit, the handed-over page state included.</summary>
+    public const int MaxCircuitMessageBytes = 1024 * 1024;
+
     public static WebApplicationBuilder AddPortalUi(this WebApplicationBuilder builder)
     {
-        builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+        // A page read while prerendering is handed to the live circuit ([PersistentState]): the browser sends it back
+        // when the circuit starts. A page of 100 audit events or records is more than SignalR's default 32 KiB a
+        // message, which closed the circuit before it started (the page stayed prerendered and dead).
+        builder.Services.AddRazorComponents().AddInteractiveServerComponents()
+            .AddHubOptions(options => options.MaximumReceiveMessageSize = MaxCircuitMessageBytes);
         builder.Services.AddMudServices();
         builder.Services.AddAntiforgery(options =>
         {
