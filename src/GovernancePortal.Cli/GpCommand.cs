@@ -29,6 +29,7 @@ public static class GpCommand
           keys rotate-signing                      retire the current signing key (kept to verify what it signed) and make a new one
           keys public [--out <file>]               print the public signing keys (PEM, newest first) for offline verification
           retention sweep                          delete the records past their category's retention now (as the hourly job does)
+          erasure sweep                            carry out the erasure requests waiting now (as the erasure job does)
           collector create --program <key> --name <name>
                                                    create a collector and print its token (shown once)
           bench ingest [--records N] [--rounds N] [--engine sqlite|postgres] [--postgres <connection string>]
@@ -99,6 +100,7 @@ public static class GpCommand
                 ["keys", "rotate"] => await RotateKeys(services, output),
                 ["keys", "rotate-signing"] => await RotateSigningKey(services, output),
                 ["retention", "sweep"] => await SweepRetention(services, output),
+                ["erasure", "sweep"] => await SweepErasure(services, output),
                 ["keys", "public", .. var options] => await PublicKeys(services, options, output, error),
                 ["collector", "create", .. var options] => await CreateCollector(services, options, output, error),
                 ["audit", "proof", .. var options] => await AuditCommands.ProofAsync(services.GetRequiredService<AuditTree>(), ParseOptions(options), output, error),
@@ -169,6 +171,14 @@ public static class GpCommand
     {
         var run = await services.GetRequiredService<Retention.RetentionSweep>().RunAsync();
         await output.WriteLineAsync($"retention run {run.RunId}: deleted {run.Deleted} record(s), kept {run.Categories.Sum(c => c.Held)} under a legal hold");
+        return 0;
+    }
+
+    private static async Task<int> SweepErasure(IServiceProvider services, TextWriter output)
+    {
+        var outcomes = await services.GetRequiredService<Erasure.ErasureSweep>().RunAsync();
+        await output.WriteLineAsync($"erasure sweep: {outcomes.Count(o => o.Completed)} request(s) completed, {outcomes.Count(o => o.HeldBy.Count > 0)} waiting for a legal hold, " +
+            $"{outcomes.Sum(o => o.Deleted)} record(s) deleted, {outcomes.Sum(o => o.KeysDestroyed)} data key(s) destroyed");
         return 0;
     }
 
