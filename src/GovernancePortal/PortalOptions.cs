@@ -101,10 +101,7 @@ public sealed record PortalOptions(
         var retention = new RetentionOptions(jobs.RetentionSweepCron, reader.Count("Retention:BatchSize", RetentionOptions.Default.BatchSize));
         var pauses = new PauseOptions(reader.Count("Pauses:ReviewAfterDays", PauseOptions.Default.ReviewAfterDays));
         var audit = ReadAudit(reader);
-        var erasureCron = reader.Text("Erasure:SweepCron")?.Trim() ?? ErasureOptions.Default.SweepCron;
-        if (!JobsOptions.LooksLikeCron(erasureCron))
-            reader.Problem($"Erasure:SweepCron must be a cron expression such as '*/15 * * * *' (five fields: minute hour day month weekday), not '{erasureCron}'.");
-        var erasure = new ErasureOptions(erasureCron, reader.Count("Erasure:BatchSize", ErasureOptions.Default.BatchSize));
+        var erasure = new ErasureOptions(reader.Cron("Erasure:SweepCron", ErasureOptions.Default.SweepCron), reader.Count("Erasure:BatchSize", ErasureOptions.Default.BatchSize));
 
         reader.ThrowIfAny();
         keys ??= MasterKeyRing.FromConfiguration(configuration, storage.DataFolder, allowGeneratedKey);
@@ -117,17 +114,8 @@ public sealed record PortalOptions(
         var origin = reader.Text("Audit:Origin") ?? AuditOptions.Default.Origin;
         if (!AuditOptions.IsValidOrigin(origin))
             reader.Problem($"Audit:Origin must be one word of printable ASCII without '+' (at most 200 characters), such as governance-portal/example.com, not '{origin}'.");
-        string Cron(string key, string fallback)
-        {
-            if (reader.Text(key) is not { } text)
-                return fallback;
-            if (JobsOptions.LooksLikeCron(text.Trim()))
-                return text.Trim();
-            reader.Problem($"{key} must be a cron expression such as '0 * * * *' (five fields: minute hour day month weekday), not '{text}'.");
-            return fallback;
-        }
         return new AuditOptions(origin, reader.Count("Audit:CheckpointEvery", AuditOptions.Default.CheckpointEvery),
-            Cron("Audit:CheckpointCron", AuditOptions.Default.CheckpointCron), Cron("Audit:VerifyCron", AuditOptions.Default.VerifyCron));
+            reader.Cron("Audit:CheckpointCron", AuditOptions.Default.CheckpointCron), reader.Cron("Audit:VerifyCron", AuditOptions.Default.VerifyCron));
     }
 
     /// <summary>
@@ -137,26 +125,17 @@ public sealed record PortalOptions(
     /// </summary>
     private static JobsOptions ReadJobs(SettingsReader reader)
     {
-        string Cron(string key, string fallback)
-        {
-            if (reader.Text(key) is not { } text)
-                return fallback;
-            if (JobsOptions.LooksLikeCron(text.Trim()))
-                return text.Trim();
-            reader.Problem($"{key} must be a cron expression such as '0 * * * *' (five fields: minute hour day month weekday), not '{text}'.");
-            return fallback;
-        }
 
-        var legacy = Cron("Retention:SweepCron", JobsOptions.Default.RetentionSweepCron);
-        var retention = Cron("Jobs:RetentionSweepCron", legacy);
+        var legacy = reader.Cron("Retention:SweepCron", JobsOptions.Default.RetentionSweepCron);
+        var retention = reader.Cron("Jobs:RetentionSweepCron", legacy);
         if (reader.Text("Retention:SweepCron") is not null && reader.Text("Jobs:RetentionSweepCron") is not null && retention != legacy)
             reader.Problem("Jobs:RetentionSweepCron and its earlier name Retention:SweepCron name different schedules; keep only Jobs:RetentionSweepCron.");
         return new JobsOptions(
-            Cron("Jobs:StoredAnswerPurgeCron", JobsOptions.Default.StoredAnswerPurgeCron),
+            reader.Cron("Jobs:StoredAnswerPurgeCron", JobsOptions.Default.StoredAnswerPurgeCron),
             retention,
-            Cron("Jobs:PauseCheckCron", JobsOptions.Default.PauseCheckCron),
-            Cron("Jobs:GrantExpiryCron", JobsOptions.Default.GrantExpiryCron),
-            Cron("Jobs:RequestDeadlinesCron", JobsOptions.Default.RequestDeadlinesCron));
+            reader.Cron("Jobs:PauseCheckCron", JobsOptions.Default.PauseCheckCron),
+            reader.Cron("Jobs:GrantExpiryCron", JobsOptions.Default.GrantExpiryCron),
+            reader.Cron("Jobs:RequestDeadlinesCron", JobsOptions.Default.RequestDeadlinesCron));
     }
 
     private static bool ReadDevSignIn(SettingsReader reader, bool development, bool oidcConfigured)
@@ -263,6 +242,17 @@ internal sealed class SettingsReader(IConfiguration configuration)
 
     /// <summary>The value, or null when it is missing or blank.</summary>
     public string? Text(string key) => configuration[key] is { } value && !string.IsNullOrWhiteSpace(value) ? value : null;
+
+    /// <summary>A cron expression of five fields, checked for its shape; the fallback when missing.</summary>
+    public string Cron(string key, string fallback)
+    {
+        if (Text(key) is not { } text)
+            return fallback;
+        if (JobsOptions.LooksLikeCron(text.Trim()))
+            return text.Trim();
+        Problem($"{key} must be a cron expression such as '0 * * * *' (five fields: minute hour day month weekday), not '{text}'.");
+        return fallback;
+    }
 
     public bool Flag(string key, bool fallback)
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Dapper;
 using GovernancePortal.Access;
 using GovernancePortal.Demo;
@@ -51,7 +50,7 @@ public sealed class ErasureKillTests : DatabaseTests
               CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.005); RETURN OLD; END $$;
               CREATE TRIGGER slow BEFORE DELETE ON records FOR EACH ROW EXECUTE FUNCTION slow();
               """);
-        using (var sweep = StartGp(db, "erasure", "sweep"))
+        using (var sweep = GpProcess.Start(db, new Dictionary<string, string> { ["Erasure:BatchSize"] = "1" }, "erasure", "sweep"))
         {
             for (var i = 0; await connection.ExecuteScalarAsync<long>(AlicesMouse) > inScope - 20; i++)
             {
@@ -82,26 +81,5 @@ public sealed class ErasureKillTests : DatabaseTests
         Assert.Equal(afterKill, Assert.Single(rerun, o => o.Reference == done.Reference).Deleted);
         // Counted once, whichever process deleted it.
         Assert.Equal([("mouse_movements", inScope)], ErasureReceipt.ReadUnverified(done.Receipt)!.Erased.Select(e => (e.Category, e.Records)));
-    }
-
-    /// <summary><c>gp</c> as an operator runs it: its own process, configured by environment variables only.</summary>
-    private static Process StartGp(TestDatabase db, params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = db.Folder,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "gp.dll"));
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        foreach (var name in start.Environment.Keys.Where(name => name.Contains("__", StringComparison.Ordinal)).ToList())
-            start.Environment.Remove(name);
-        foreach (var (name, value) in db.Configuration)
-            start.Environment[name.Replace(":", "__", StringComparison.Ordinal)] = value;
-        start.Environment["Erasure__BatchSize"] = "1";
-        return Process.Start(start)!;
     }
 }

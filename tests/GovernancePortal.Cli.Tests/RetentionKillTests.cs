@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Dapper;
 using GovernancePortal.Demo;
 using GovernancePortal.Retention;
@@ -45,7 +44,7 @@ public sealed class RetentionKillTests : DatabaseTests
               CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.005); RETURN OLD; END $$;
               CREATE TRIGGER slow BEFORE DELETE ON records FOR EACH ROW EXECUTE FUNCTION slow();
               """);
-        using (var sweep = StartGp(db, "retention", "sweep"))
+        using (var sweep = GpProcess.Start(db, new Dictionary<string, string> { ["Retention:BatchSize"] = "1" }, "retention", "sweep"))
         {
             for (var i = 0; ; i++)
             {
@@ -75,26 +74,5 @@ public sealed class RetentionKillTests : DatabaseTests
         Assert.Equal(others, await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM records r JOIN categories c ON c.id = r.category_id WHERE c.key <> 'mouse_movements'"));
         Assert.Equal(afterKill, rerun.Deleted);
         Assert.NotNull((await db.Get<RetentionQueries>().RunsAsync(1, 0, Cancellation)).Single().FinishedAt);
-    }
-
-    /// <summary><c>gp</c> as an operator runs it: its own process, configured by environment variables only.</summary>
-    private static Process StartGp(TestDatabase db, params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = db.Folder,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "gp.dll"));
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        foreach (var name in start.Environment.Keys.Where(name => name.Contains("__", StringComparison.Ordinal)).ToList())
-            start.Environment.Remove(name);
-        foreach (var (name, value) in db.Configuration)
-            start.Environment[name.Replace(":", "__", StringComparison.Ordinal)] = value;
-        start.Environment["Retention__BatchSize"] = "1";
-        return Process.Start(start)!;
     }
 }
