@@ -115,6 +115,12 @@ public sealed class ErasureCrashTests : DatabaseTests
         await using var s = await SetupAsync(Engine.Postgres);
         var (request, kept) = await AliceWithdrewAndRejoinedAsync(s);
         await using var node = Node(s, 1);
+        // Each delete made slow (5 ms), so that the sweep is still running when its connection is ended, however fast the machine.
+        await using (var setup = await s.Db.OpenAsync())
+            await setup.ExecuteAsync("""
+                CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.005); RETURN OLD; END $$;
+                CREATE TRIGGER slow BEFORE DELETE ON records FOR EACH ROW EXECUTE FUNCTION slow();
+                """);
 
         var sweeping = Task.Run(() => node.GetRequiredService<ErasureSweep>().RunAsync(Cancellation), Cancellation);
         while (await RecordsAsync(s, s.Alice) > 100 && !sweeping.IsCompleted)
@@ -131,6 +137,8 @@ public sealed class ErasureCrashTests : DatabaseTests
         }
         await Assert.ThrowsAnyAsync<Npgsql.NpgsqlException>(() => sweeping);
         Assert.InRange(await RecordsAsync(s, s.Alice), 8, 106);
+        await using (var setup = await s.Db.OpenAsync())
+            await setup.ExecuteAsync("DROP TRIGGER slow ON records");
 
         await using var restarted = Node(s, 10);
         Assert.True(Assert.Single(await restarted.GetRequiredService<ErasureSweep>().RunAsync(Cancellation)).Completed);
