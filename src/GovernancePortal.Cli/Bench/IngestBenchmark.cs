@@ -86,11 +86,11 @@ internal static class IngestBenchmark
                 await output.WriteLineAsync($"           per batch: {PhaseTotals.Describe(snapshot, latencies)}");
             }
 
-            var endpointMedian = Median(endpointRates);
-            var rawMedian = Median(rawRates);
-            var plainMedian = Median(plainRates);
+            var endpointMedian = Figures.Median(endpointRates);
+            var rawMedian = Figures.Median(rawRates);
+            var plainMedian = Figures.Median(plainRates);
             await output.WriteLineAsync($"median: endpoint {endpointMedian:N0} records/s, raw {rawMedian:N0} records/s (product schema, {Clients} writers), plain bulk load {plainMedian:N0} records/s (same columns and indexes, no foreign keys, one writer)");
-            await output.WriteLineAsync($"median: endpoint/raw {endpointMedian / rawMedian:P0}, endpoint/plain {endpointMedian / plainMedian:P0}, p99 request latency {Median(p99s):N0} ms");
+            await output.WriteLineAsync($"median: endpoint/raw {endpointMedian / rawMedian:P0}, endpoint/plain {endpointMedian / plainMedian:P0}, p99 request latency {Figures.Median(p99s):N0} ms");
             return 0;
         }
         finally
@@ -268,11 +268,5 @@ internal static class IngestBenchmark
     {
         var sorted = values.Order().ToList();
         return sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(fraction * sorted.Count) - 1)];
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 }

@@ -51,7 +51,7 @@ internal static class PurgeBenchmark
         var alone = new List<double>();
         for (var i = 0; i < Windows; i++)
             alone.Add(await IngestForAsync(services, world, Window));
-        await output.WriteLineAsync($"  ingestion, nothing else running: {Median(alone),10:N0} records/s   (windows {string.Join(" · ", alone.Select(r => r.ToString("N0")))})");
+        await output.WriteLineAsync($"  ingestion, nothing else running: {Figures.Median(alone),10:N0} records/s   (windows {string.Join(" · ", alone.Select(r => r.ToString("N0")))})");
 
         var (purgedAlone, sweepAlone) = await TimeAsync(() => sweep.RunAsync());
         Expect(purgedAlone.Deleted, records, "the sweep alone");
@@ -70,7 +70,7 @@ internal static class PurgeBenchmark
         Expect(purgedBusy.Deleted, records, "the sweep beside ingestion");
         var duringRate = duringSweep / sweepBusy.TotalSeconds;
         await output.WriteLineAsync($"  retention sweep, ingesting:      {records / sweepBusy.TotalSeconds,10:N0} records/s   ({records:N0} in {sweepBusy.TotalSeconds:N1} s)");
-        await output.WriteLineAsync($"  ingestion during the sweep:      {duringRate,10:N0} records/s   ({duringSweep:N0} records while it ran; {duringRate / Median(alone):P0} of its rate alone)");
+        await output.WriteLineAsync($"  ingestion during the sweep:      {duringRate,10:N0} records/s   ({duringSweep:N0} records while it ran; {duringRate / Figures.Median(alone):P0} of its rate alone)");
 
         await LoadExpiredAsync(services, world, records, output);
         var (deletedRaw, raw) = await TimeAsync(() => RawDeleteAsync(services, world));
@@ -78,7 +78,7 @@ internal static class PurgeBenchmark
         await output.WriteLineAsync($"  raw DELETE (one statement):      {records / raw.TotalSeconds,10:N0} records/s   ({records:N0} in {raw.TotalSeconds:N1} s)");
 
         await output.WriteLineAsync($"result: sweep {records / sweepAlone.TotalSeconds:N0} records/s alone ({raw.TotalSeconds / sweepAlone.TotalSeconds:P0} of the raw DELETE's rate), "
-            + $"{records / sweepBusy.TotalSeconds:N0} records/s beside ingestion; ingestion {Median(alone):N0} records/s alone, {duringRate:N0} during the sweep ({duringRate / Median(alone):P0})");
+            + $"{records / sweepBusy.TotalSeconds:N0} records/s beside ingestion; ingestion {Figures.Median(alone):N0} records/s alone, {duringRate:N0} during the sweep ({duringRate / Figures.Median(alone):P0})");
         return 0;
     }
 
@@ -218,11 +218,5 @@ internal static class PurgeBenchmark
     {
         if (actual != expected)
             throw new InvalidOperationException($"{what} deleted {actual:N0} records, not {expected:N0}");
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 }

@@ -183,6 +183,15 @@ public sealed class AuditExportWriter(Stream output, AuditExportFormat format)
             _json.Reset(_buffer);
         var json = _json;
         json.WriteStartObject();
+        WriteFields(json, e);
+        json.WriteEndObject();
+        json.Flush();
+        _buffer.Write("\n"u8);
+    }
+
+    /// <summary>An event's fields as docs/audit-log.md names them (a JSON Lines row, or an event in the employee's export), occurredAt as hashed.</summary>
+    public static void WriteFields(Utf8JsonWriter json, AuditEvent e)
+    {
         json.WriteNumber("seq", e.Seq);
         json.WriteString("occurredAt", AuditChain.FormatTime(e.OccurredAt));
         json.WriteString("actor", e.Actor);
@@ -201,8 +210,5 @@ public sealed class AuditExportWriter(Stream output, AuditExportFormat format)
             json.WriteNull("recordCount");
         json.WriteString("prevHash", e.PrevHash);
         json.WriteString("hash", e.Hash);
-        json.WriteEndObject();
-        json.Flush();
-        _buffer.Write("\n"u8);
     }
 }

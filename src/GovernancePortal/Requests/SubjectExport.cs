@@ -196,7 +196,7 @@ public sealed class SubjectExport(ConnectionFactory connections, ProgramQueries 
                 var proof = proofs[e.Seq];
                 writer.WriteStartObject();
                 writer.WriteStartObject("event");
-                WriteStoredEvent(writer, e);
+                AuditExportWriter.WriteFields(writer, e);
                 writer.WriteEndObject();
                 writer.WriteNumber("leafIndex", proof.Index);
                 writer.WriteNumber("treeSize", checkpoint.TreeSize);
@@ -233,29 +233,6 @@ public sealed class SubjectExport(ConnectionFactory connections, ProgramQueries 
         WHERE subject_id = @SubjectId AND lower(actor) <> lower(@Self) AND seq <= @Last
         ORDER BY seq
         """;
-
-    /// <summary>An event's fields as docs/audit-log.md names them, occurredAt exactly as hashed, so the hash can be recomputed from them.</summary>
-    private static void WriteStoredEvent(Utf8JsonWriter writer, AuditEvent e)
-    {
-        writer.WriteNumber("seq", e.Seq);
-        writer.WriteString("occurredAt", e.OccurredAt.UtcDateTime.ToString(AuditChain.TimeFormat, System.Globalization.CultureInfo.InvariantCulture));
-        writer.WriteString("actor", e.Actor);
-        writer.WriteString("actorRoles", e.ActorRoles);
-        writer.WriteString("action", e.Action);
-        if (e.SubjectId is { } subject)
-            writer.WriteNumber("subject", subject);
-        else
-            writer.WriteNull("subject");
-        writer.WriteString("program", e.Program);
-        writer.WriteString("purpose", e.Purpose);
-        writer.WriteString("detail", e.Detail);
-        if (e.RecordCount is { } records)
-            writer.WriteNumber("recordCount", records);
-        else
-            writer.WriteNull("recordCount");
-        writer.WriteString("prevHash", e.PrevHash);
-        writer.WriteString("hash", e.Hash);
-    }
 
     // In the order of the subject's index, so the rows stream without a sort: (subject, program, category, captured_at,
     // rowid) on SQLite, (subject, program, captured_at, id) on PostgreSQL (db/*/V12__records_without_foreign_keys.sql).

@@ -13,13 +13,9 @@ public sealed class ErasureSweepScheduleTests
     [Fact]
     public async Task Host_SchedulesTheErasureSweep_AtTheConfiguredCron()
     {
-        var schedules = new RecordedSchedules();
-        await using var portal = PortalFactory.For(Engine.Sqlite, new Dictionary<string, string?> { ["Erasure:SweepCron"] = "*/5 * * * *" },
-            testServices: services => services.AddSingleton<IRecurringJobManager>(schedules));
-        await portal.InitializeAsync();
-        using var client = portal.CreateClient();
+        var schedules = await ScheduledJobs.OfHostAsync(new Dictionary<string, string?> { ["Erasure:SweepCron"] = "*/5 * * * *" });
 
-        var (job, cron) = schedules.Added[ErasureSweepJob.Id];
+        var (job, cron) = schedules[ErasureSweepJob.Id];
 
         Assert.Equal("*/5 * * * *", cron);
         Assert.Equal(typeof(ErasureSweepJob), job.Type);
@@ -28,16 +24,4 @@ public sealed class ErasureSweepScheduleTests
 
     [Fact]
     public void Default_SweepsEveryFifteenMinutes() => Assert.Equal("*/15 * * * *", ErasureOptions.Default.SweepCron);
-
-    private sealed class RecordedSchedules : IRecurringJobManager
-    {
-        public Dictionary<string, (Job Job, string Cron)> Added { get; } = new(StringComparer.Ordinal);
-
-        public void AddOrUpdate(string recurringJobId, Job job, string cronExpression, RecurringJobOptions options) =>
-            Added[recurringJobId] = (job, cronExpression);
-
-        public void Trigger(string recurringJobId) => throw new NotSupportedException();
-
-        public void RemoveIfExists(string recurringJobId) => Added.Remove(recurringJobId);
-    }
 }

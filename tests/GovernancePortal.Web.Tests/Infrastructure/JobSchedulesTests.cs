@@ -20,7 +20,7 @@ public sealed class JobSchedulesTests
     [Fact]
     public async Task Host_SchedulesEveryJob_AtItsDefault()
     {
-        var added = await ScheduledAsync(null);
+        var added = await ScheduledJobs.OfHostAsync(null);
 
         Assert.Equal(new Dictionary<string, (Type, string)>
         {
@@ -40,7 +40,7 @@ public sealed class JobSchedulesTests
     [Fact]
     public async Task Host_SchedulesEachJob_AtItsConfiguredCron()
     {
-        var added = await ScheduledAsync(new Dictionary<string, string?>
+        var added = await ScheduledJobs.OfHostAsync(new Dictionary<string, string?>
         {
             ["Jobs:PauseCheckCron"] = "*/2 * * * *",
             ["Jobs:GrantExpiryCron"] = "* * * * *",
@@ -56,29 +56,5 @@ public sealed class JobSchedulesTests
         Assert.Equal("30 * * * *", added[StoredAnswerPurgeJob.Id].Cron);
         Assert.Equal("*/20 * * * *", added[RetentionSweepJob.Id].Cron);
         Assert.Equal("*/10 * * * *", added[ErasureSweepJob.Id].Cron);
-    }
-
-    private static async Task<Dictionary<string, (Job Job, string Cron)>> ScheduledAsync(IReadOnlyDictionary<string, string?>? settings)
-    {
-        // Hangfire keeps its storage in a static, which parallel test hosts overwrite; the schedule is read where the host hands it over.
-        var schedules = new RecordedSchedules();
-        await using var portal = PortalFactory.For(Engine.Sqlite, settings, testServices: services => services.AddSingleton<IRecurringJobManager>(schedules));
-        await portal.InitializeAsync();
-
-        using var client = portal.CreateClient();
-
-        return schedules.Added;
-    }
-
-    private sealed class RecordedSchedules : IRecurringJobManager
-    {
-        public Dictionary<string, (Job Job, string Cron)> Added { get; } = new(StringComparer.Ordinal);
-
-        public void AddOrUpdate(string recurringJobId, Job job, string cronExpression, RecurringJobOptions options) =>
-            Added[recurringJobId] = (job, cronExpression);
-
-        public void Trigger(string recurringJobId) => throw new NotSupportedException();
-
-        public void RemoveIfExists(string recurringJobId) => Added.Remove(recurringJobId);
     }
 }
