@@ -33,7 +33,8 @@ public static class GpCommand
           collector create --program <key> --name <name>
                                                    create a collector and print its token (shown once)
           bench ingest [--records N] [--rounds N] [--engine sqlite|postgres] [--postgres <connection string>]
-                                                   measure the collection endpoint against raw inserts on a throwaway database
+                                                   measure the collection endpoint against raw inserts and a plain bulk load on a throwaway database,
+                                                   then the room the records and their indexes take
           bench mydata [--records N] [--mine N] [--engine sqlite|postgres] [--postgres <connection string>]
                                                    time an employee's own views (/me counts, program chart and first page) on a throwaway database
           bench grant-read [--records N] [--engine sqlite|postgres] [--postgres <connection string>]

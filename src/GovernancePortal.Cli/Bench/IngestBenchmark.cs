@@ -91,13 +91,15 @@ internal static class IngestBenchmark
             var plainMedian = Figures.Median(plainRates);
             await output.WriteLineAsync($"median: endpoint {endpointMedian:N0} records/s, raw {rawMedian:N0} records/s (product schema, {Clients} writers), plain bulk load {plainMedian:N0} records/s (same columns and indexes, no foreign keys, one writer)");
             await output.WriteLineAsync($"median: endpoint/raw {endpointMedian / rawMedian:P0}, endpoint/plain {endpointMedian / plainMedian:P0}, p99 request latency {Figures.Median(p99s):N0} ms");
-            return 0;
         }
         finally
         {
             await app.StopAsync();
             await app.DisposeAsync();
         }
+        // The rows the rounds stored (the endpoint's and the raw path's), for the sizing section of docs/PERFORMANCE.md.
+        await StorageFigures.ReportAsync(database.Options, output);
+        return 0;
     }
 
     private static async Task<string[]> PrepareProgramAsync(IServiceProvider services)
@@ -191,10 +193,9 @@ internal static class IngestBenchmark
         {
             while (batches.TryDequeue(out var batch))
             {
-                await using var connection = await connections.OpenAsync();
-                await using var transaction = await ConnectionFactory.BeginWriteAsync(connection);
-                await connections.Dialect.InsertRecordsAsync(connection, transaction, batch);
-                await transaction.CommitAsync();
+                await using var scope = await connections.BeginWriteAsync();
+                await connections.Dialect.InsertRecordsAsync(scope.Connection, scope.Transaction, batch);
+                await scope.CommitAsync();
             }
         }));
         return rows.Sum(batch => batch.Length) / clock.Elapsed.TotalSeconds;
@@ -224,14 +225,12 @@ internal static class IngestBenchmark
             }
         }
         var clock = Stopwatch.StartNew();
-        await using (var connection = await connections.OpenAsync())
+        // Each batch through a write scope like the product's writes, so both have the same durability and checkpoints.
+        foreach (var batch in rows)
         {
-            foreach (var batch in rows)
-            {
-                await using var transaction = await ConnectionFactory.BeginWriteAsync(connection);
-                await connections.Dialect.InsertRowsAsync(connection, transaction, PlainTable, batch);
-                await transaction.CommitAsync();
-            }
+            await using var scope = await connections.BeginWriteAsync();
+            await connections.Dialect.InsertRowsAsync(scope.Connection, scope.Transaction, PlainTable, batch);
+            await scope.CommitAsync();
         }
         var rate = rows.Sum(batch => batch.Length) / clock.Elapsed.TotalSeconds;
         await using (var connection = await connections.OpenAsync())

@@ -40,10 +40,11 @@ public sealed class ConnectionFactory
 
         var connection = new SqliteConnection(Options.ConnectionString);
         await connection.OpenAsync(cancellationToken);
-        // A checkpoint every 8,000 WAL pages (32 MiB) rather than SQLite's 1,000: a write transaction that reaches
-        // the threshold runs the checkpoint, and collection's index pages, written again by every batch, are
-        // copied into the database once per checkpoint, so fewer checkpoints halve the commits' cost.
-        await connection.ExecuteAsync("PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 8000;");
+        // synchronous = FULL: a commit is on disk when it returns, so an answer sent after it (collection's 200, an
+        // audit event before the data it logs) survives a power cut, not only a crash of the process.
+        // The write-ahead log is checkpointed in the background (SqliteCheckpoints); SQLite's own checkpoint, which
+        // runs inside a commit, only past its safety net.
+        await connection.ExecuteAsync($"PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = {SqliteCheckpoints.SafetyNet};");
         return connection;
     }
 

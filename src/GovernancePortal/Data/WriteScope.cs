@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Dapper;
+using Microsoft.Data.Sqlite;
 
 namespace GovernancePortal.Data;
 
@@ -42,7 +43,12 @@ public sealed class WriteScope : IAsyncDisposable
     /// <summary>Takes the fair gate of these rows before their row lock (see <see cref="SqlDialect.GateAsync"/>).</summary>
     public Task GateAsync(Gate gate, GateMode mode, params IReadOnlyCollection<long> ids) => Dialect.GateAsync(this, gate, mode, ids);
 
-    public Task CommitAsync() => Transaction.CommitAsync(Cancellation);
+    public async Task CommitAsync()
+    {
+        await Transaction.CommitAsync(Cancellation);
+        if (Connection is SqliteConnection sqlite)
+            SqliteCheckpoints.Committed(sqlite);
+    }
 
     public Task RollbackAsync() => Transaction.RollbackAsync(Cancellation);
 
