@@ -119,7 +119,7 @@ public sealed class Revocations(ConnectionFactory connections, ProgramQueries pr
     }
 
     /// <summary>
-    /// Locks the subject row, then finds the program and the category (null for the whole program). The lock
+    /// Locks the person, then finds the program and the category (null for the whole program). The lock
     /// comes first: collection reads revocations under a lock that conflicts with it, which is what makes a
     /// revocation or a re-join take effect exactly at its commit.
     /// </summary>
@@ -136,8 +136,10 @@ public sealed class Revocations(ConnectionFactory connections, ProgramQueries pr
     }
 
     /// <summary>
-    /// Locks the subject row for a change to what may be collected about them. Collection reads revocations
-    /// after a share lock on the same row, so the two are ordered: the change holds from its commit on.
+    /// Locks the person for a change to what may be collected about them: their gate exclusively, then their row.
+    /// Collection reads revocations after taking the same gate shared (and a read under a grant after a share lock
+    /// on the row), so the two are ordered: the change holds from its commit on. Every such change must come here
+    /// first: collection on PostgreSQL relies on the gate alone.
     /// </summary>
     public static async Task LockSubjectAsync(WriteScope scope, long subjectId)
     {
