@@ -65,6 +65,8 @@ internal static class IngestBenchmark
             var plainRates = new List<double>();
             var p99s = new List<double>();
             using var phases = new PhaseTotals();
+            using var walPages = new WalPages();
+            var pagesPerThousand = new List<(double Endpoint, double Raw, double Plain)>();
             using var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(2) };
             await PostAsync(http, tokens[0], BuildBatch(0, BatchSize), "warm-up");   // JIT, pools, keys
 
@@ -72,11 +74,18 @@ internal static class IngestBenchmark
             {
                 var batches = Enumerable.Range(0, records / BatchSize).Select(b => BuildBatch(round * 10_000_000 + b * BatchSize, BatchSize)).ToList();
                 phases.Reset();
+                var pages = walPages.Total;
                 var (endpoint, latencies) = await TimeEndpointAsync(http, tokens, batches, round);
                 var snapshot = phases.Snapshot();
+                var endpointPages = walPages.Total - pages;
                 var rows = await SealedRowsAsync(app.Services, batches.Count * BatchSize);
+                pages = walPages.Total;
                 var raw = await TimeRawInsertAsync(app.Services, rows);
+                var rawPages = walPages.Total - pages;
+                pages = walPages.Total;
                 var plain = await TimePlainLoadAsync(app.Services.GetRequiredService<ConnectionFactory>(), rows);
+                var plainPages = walPages.Total - pages;
+                pagesPerThousand.Add((endpointPages * 1000.0 / records, rawPages * 1000.0 / records, plainPages * 1000.0 / records));
                 var p99 = Percentile(latencies, 0.99);
                 endpointRates.Add(endpoint);
                 rawRates.Add(raw);
@@ -84,6 +93,8 @@ internal static class IngestBenchmark
                 p99s.Add(p99);
                 await output.WriteLineAsync($"  round {round}: endpoint {endpoint,8:N0} records/s (p50 {Percentile(latencies, 0.5),5:N0} ms, p99 {p99,5:N0} ms)   raw {raw,8:N0}   plain {plain,8:N0}   endpoint/raw {endpoint / raw,5:P0}   endpoint/plain {endpoint / plain,5:P0}");
                 await output.WriteLineAsync($"           per batch: {PhaseTotals.Describe(snapshot, latencies)}");
+                if (database.Options.Provider == DatabaseProvider.Sqlite)
+                    await output.WriteLineAsync($"           pages written to the write-ahead log per 1,000 records: endpoint {pagesPerThousand[^1].Endpoint:N0}, raw {pagesPerThousand[^1].Raw:N0}, plain {pagesPerThousand[^1].Plain:N0}");
             }
 
             var endpointMedian = Figures.Median(endpointRates);
