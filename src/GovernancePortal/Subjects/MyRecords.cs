@@ -133,9 +133,12 @@ public sealed class MyRecords(ConnectionFactory connections, ProgramQueries prog
     /// <summary>
     /// One page of the subject's records in a program, newest first, optionally of one category and captured in
     /// [<paramref name="from"/>, <paramref name="to"/>), each payload opened for them, with the total matching the filters.
+    /// <paramref name="knownTotal"/>: the person's count of records in the program (or in the category asked for), when
+    /// the caller has just read it (<see cref="ProgramHoldings"/>); it stands for the total when no time range is given,
+    /// so a page does not count a person's records a second time (80 ms for a million on PostgreSQL).
     /// </summary>
     public async Task<MyRecordsPage> PageAsync(long subjectId, string programKey, string? categoryKey, DateTimeOffset? from, DateTimeOffset? to,
-        int offset, int limit, CancellationToken cancellationToken = default)
+        int offset, int limit, CancellationToken cancellationToken = default, long? knownTotal = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
@@ -156,7 +159,8 @@ public sealed class MyRecords(ConnectionFactory connections, ProgramQueries prog
             Offset = offset,
             Limit = limit,
         };
-        var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition(category is null ? CountAll : CountInCategory, parameters, cancellationToken: cancellationToken));
+        var total = knownTotal is { } known && from is null && to is null ? known
+            : await connection.ExecuteScalarAsync<long>(new CommandDefinition(category is null ? CountAll : CountInCategory, parameters, cancellationToken: cancellationToken));
         if (total <= offset)
             return new MyRecordsPage([], total);
         CommandDefinition page;

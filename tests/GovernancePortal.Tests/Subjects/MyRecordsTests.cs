@@ -54,6 +54,32 @@ public sealed class MyRecordsTests : DatabaseTests
     }
 
     [Theory, MemberData(nameof(Engines))]
+    public async Task Page_TheHoldingsCount_StandsForTheTotal_OnlyWithoutATimeRange(Engine engine)
+    {
+        await using var db = await TestDatabase.CreateAsync(engine);
+        var mci = await SampleData.ProgramAsync(db, "mci", "keystrokes", "transcriptions");
+        var alice = await SampleData.SubjectAsync(db, "alice@example.com");
+        await SampleData.AddRecordsAsync(db, Enumerable.Range(0, 10)
+            .Select(day => new NewRecord(mci.Id, mci[day % 2 == 0 ? "keystrokes" : "transcriptions"], alice, SampleData.Epoch.AddDays(day), $$"""{"day":{{day}}}"""))
+            .ToArray());
+        var records = db.Get<MyRecords>();
+        var holding = await records.ProgramAsync(alice, "mci", Cancellation);
+        var keystrokes = holding!.Categories.Single(c => c.Category.Key == "keystrokes").RecordCount;
+
+        var all = await records.PageAsync(alice, "mci", null, null, null, 0, 3, Cancellation, holding.RecordCount);
+        var inCategory = await records.PageAsync(alice, "mci", "keystrokes", null, null, 0, 3, Cancellation, keystrokes);
+        // A count that is not the filter's is ignored once a time range narrows it: the page counts for itself.
+        var ranged = await records.PageAsync(alice, "mci", null, SampleData.Epoch.AddDays(3), SampleData.Epoch.AddDays(6), 0, 3, Cancellation, holding.RecordCount);
+        // The known count is taken as it is, not checked against the database: past its end there is no page.
+        var pastTheEnd = await records.PageAsync(alice, "mci", null, null, null, 4, 3, Cancellation, knownTotal: 4);
+
+        Assert.Equal((10, 3), (all.Total, all.Records.Count));
+        Assert.Equal("5: day: 8, day: 6, day: 4", $"{inCategory.Total}: {string.Join(", ", inCategory.Records.Select(r => r.Preview))}");
+        Assert.Equal((3, 3), (ranged.Total, ranged.Records.Count));
+        Assert.Equal((4, 0), (pastTheEnd.Total, pastTheEnd.Records.Count));
+    }
+
+    [Theory, MemberData(nameof(Engines))]
     public async Task Page_UnknownProgramOrCategory_IsEmpty_AndProgramIsNullWhenNothingIsHeld(Engine engine)
     {
         await using var db = await TestDatabase.CreateAsync(engine);
