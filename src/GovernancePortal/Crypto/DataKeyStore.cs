@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Security.Cryptography;
 using Dapper;
@@ -47,14 +48,25 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
 
     /// <summary>
     /// The live keys of many scopes at once, creating those that are missing, with a query per program
-    /// rather than per scope. Call inside the write transaction that stores the payloads.
+    /// rather than per scope. Call inside the write transaction that stores the payloads, after the subjects'
+    /// gates (collection) or locks. The keys this node found live are used again while the key generation has not
+    /// moved: every change to which key of a scope is live (a seal, a destruction, a re-wrap) takes the next
+    /// generation in its own transaction, a seal under the person's lock, which the subjects' gates wait for. A key
+    /// joins that set only once the transaction that found it has committed, and only if it existed before this
+    /// call (one it created could still be rolled back with a savepoint); every other key comes from the database.
     /// </summary>
     public async Task<IReadOnlyDictionary<DataKeyScope, DataKey>> GetOrCreateManyAsync(WriteScope unitOfWork, IReadOnlyCollection<DataKeyScope> scopes)
     {
         var wanted = scopes.ToHashSet();
         var keys = new Dictionary<DataKeyScope, DataKey>();
-        await ForgetDestroyedAsync(unitOfWork.Connection, unitOfWork.Transaction);
-        await ReadLiveAsync();
+        var generation = await ForgetDestroyedAsync(unitOfWork.Connection, unitOfWork.Transaction);
+        if (LiveKeysAt(generation) is { } known)
+            foreach (var scope in wanted)
+                if (known.TryGetValue(scope, out var key))
+                    keys[scope] = key;
+        var found = await ReadLiveAsync();
+        if (found.Count > 0)
+            unitOfWork.AfterCommit(() => Remember(generation, found));
         // Created in one fixed order, so concurrent batches cannot deadlock on each other's new keys.
         var missing = wanted.Where(scope => !keys.ContainsKey(scope))
             .OrderBy(scope => scope.ProgramId).ThenBy(scope => scope.SubjectId).ThenBy(scope => scope.CategoryId).ToList();
@@ -76,12 +88,13 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
         await ReadLiveAsync();
         return keys;
 
-        async Task ReadLiveAsync()
+        // The live keys of the scopes not known yet, from the database; the wrapped bytes only for keys not yet unwrapped here.
+        async Task<List<DataKey>> ReadLiveAsync()
         {
             var dialect = unitOfWork.Dialect;
+            var read = new List<DataKey>();
             foreach (var program in wanted.Where(scope => !keys.ContainsKey(scope)).GroupBy(scope => scope.ProgramId))
             {
-                // Liveness comes from the database every time; the wrapped bytes only for keys not yet unwrapped here.
                 var live = (await unitOfWork.QueryAsync<LiveRow>(
                     $"SELECT id AS Id, subject_id AS SubjectId, category_id AS CategoryId, master_key_id AS MasterKeyId FROM data_keys WHERE program_id = @ProgramId AND subject_id {dialect.AnyOf("@SubjectIds")} AND destroyed_at IS NULL AND sealed_at IS NULL",
                     new { ProgramId = program.Key, SubjectIds = dialect.List(program.Select(scope => scope.SubjectId).Distinct()) }))
@@ -96,9 +109,10 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
                     var scope = new DataKeyScope(row.SubjectId, program.Key, row.CategoryId);
                     var key = _unwrapped.TryGetValue((row.Id, row.MasterKeyId), out var cached) ? cached
                         : UnwrapCached(row.Id, wrapped[row.Id], row.MasterKeyId, scope);
-                    keys[scope] = new DataKey(row.Id, scope, key);
+                    read.Add(keys[scope] = new DataKey(row.Id, scope, key));
                 }
             }
+            return read;
         }
     }
 
@@ -140,8 +154,17 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
     /// records they sealed, and the next record of the scope gets a new key. Call with the subject row locked
     /// (<c>Revocations.LockSubjectAsync</c>), which orders this against collection.
     /// </summary>
-    public Task<int> SealAsync(WriteScope unitOfWork, long subjectId, long? programId, long? categoryId, DateTimeOffset now) =>
-        unitOfWork.ExecuteAsync(SealScope, new { SubjectId = subjectId, ProgramId = programId, CategoryId = categoryId, Now = StoredTime.Normalize(now) });
+    public async Task<int> SealAsync(WriteScope unitOfWork, long subjectId, long? programId, long? categoryId, DateTimeOffset now)
+    {
+        var sealedKeys = await unitOfWork.ExecuteAsync(SealScope, new { SubjectId = subjectId, ProgramId = programId, CategoryId = categoryId, Now = StoredTime.Normalize(now) });
+        // The next generation, so no node takes a sealed key for a new record from what it found live before.
+        if (sealedKeys > 0)
+            await unitOfWork.ExecuteScalarAsync<long>(NextGeneration);
+        return sealedKeys;
+    }
+
+    /// <summary>Takes the next key generation: every node reads its live keys from the database again (a re-wrap changed them).</summary>
+    internal static Task NextGenerationAsync(WriteScope unitOfWork) => unitOfWork.ExecuteScalarAsync<long>(NextGeneration);
 
     /// <summary>
     /// Destroys the keys among <paramref name="ids"/> that are not destroyed yet: their wrapped bytes are
@@ -173,12 +196,12 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
     /// one single-row read when nothing was destroyed. Runs before every read of keys, so no cached bytes
     /// of a destroyed key survive past the next read on any node.
     /// </summary>
-    private async Task ForgetDestroyedAsync(DbConnection connection, DbTransaction? transaction)
+    private async Task<long> ForgetDestroyedAsync(DbConnection connection, DbTransaction? transaction)
     {
         var seen = Interlocked.Read(ref _seenGeneration);
         var generation = await connection.ExecuteScalarAsync<long>(CurrentGeneration, transaction: transaction);
         if (generation <= seen)
-            return;
+            return generation;
         var destroyed = (await connection.QueryAsync<long>(DestroyedSince, new { Seen = seen }, transaction)).ToHashSet();
         lock (_forgetting)
         {
@@ -197,8 +220,41 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
         {
             var current = Interlocked.Read(ref _seenGeneration);
             if (current >= generation || Interlocked.CompareExchange(ref _seenGeneration, generation, current) == current)
-                return;
+                return generation;
         }
+    }
+
+    /// <summary>The keys found live at one generation, by scope.</summary>
+    private sealed record LiveKeys(long Generation, ConcurrentDictionary<DataKeyScope, DataKey> Keys);
+
+    private LiveKeys _live = new(-1, new());
+
+    /// <summary>
+    /// The live keys known at <paramref name="generation"/>. A newer generation starts an empty set; a reader that saw
+    /// an older generation than the set's gets none and reads from the database.
+    /// </summary>
+    private ConcurrentDictionary<DataKeyScope, DataKey>? LiveKeysAt(long generation)
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref _live);
+            if (current.Generation == generation)
+                return current.Keys;
+            if (current.Generation > generation)
+                return null;
+            var next = new LiveKeys(generation, new());
+            if (Interlocked.CompareExchange(ref _live, next, current) == current)
+                return next.Keys;
+        }
+    }
+
+    private void Remember(long generation, IReadOnlyList<DataKey> found)
+    {
+        if (LiveKeysAt(generation) is not { } known)
+            return;
+        foreach (var key in found)
+            if (known.Count < MaxCachedKeys)
+                known[key.Scope] = key;
     }
 
     /// <summary>Whether this node holds the unwrapped bytes of key <paramref name="id"/> in memory (what the shredding tests look at).</summary>
@@ -214,7 +270,7 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
     /// Unwrapped keys by id and wrapping key. A data key's bytes never change (rotation only re-wraps
     /// them), and only ids read as live from the database are looked up, so a destroyed key is never used.
     /// </summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(long Id, string MasterKeyId), byte[]> _unwrapped = new();
+    private readonly ConcurrentDictionary<(long Id, string MasterKeyId), byte[]> _unwrapped = new();
 
     private const int MaxCachedKeys = 200_000;
 

@@ -51,6 +51,8 @@ public sealed class MasterKeyRotation(ConnectionFactory connections, MasterKeyRi
                     OldMasterKeyId = row.MasterKeyId,
                 });
             }
+            // Nodes that know these keys live under the old wrapping read them again.
+            await DataKeyStore.NextGenerationAsync(batch);
             await batch.CommitAsync();
             after = rows[^1].Id;
         }

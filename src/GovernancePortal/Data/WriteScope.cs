@@ -48,7 +48,14 @@ public sealed class WriteScope : IAsyncDisposable
         await Transaction.CommitAsync(Cancellation);
         if (Connection is SqliteConnection sqlite)
             SqliteCheckpoints.Committed(sqlite);
+        foreach (var action in _afterCommit ?? [])
+            action();
     }
+
+    private List<Action>? _afterCommit;
+
+    /// <summary>Runs <paramref name="action"/> once the transaction has committed; never when it is rolled back or abandoned.</summary>
+    public void AfterCommit(Action action) => (_afterCommit ??= []).Add(action);
 
     public Task RollbackAsync() => Transaction.RollbackAsync(Cancellation);
 

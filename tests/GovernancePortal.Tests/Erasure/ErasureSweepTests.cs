@@ -103,6 +103,27 @@ public sealed class ErasureSweepTests : DatabaseTests
     }
 
     [Theory, MemberData(nameof(Engines))]
+    public async Task KeyThisNodeFoundLive_IsNotUsedAfterAWithdrawalSealedIt_TheNextRecordsGetANewKey(Engine engine)
+    {
+        await using var s = await SetupAsync(engine);
+        await AddAsync(s, s.Alice, "events", 2);
+        // This batch finds the key live and the node keeps it for the next batches (DataKeyStore's live keys).
+        await AddAsync(s, s.Alice, "events", 2);
+        await WithdrawAsync(s);
+        s.Clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.True(await s.Db.Get<Revocations>().RejoinAsync(s.Alice, "mci", null, s.AliceActor, Cancellation));
+
+        await AddAsync(s, s.Alice, "events", 3);
+
+        var keys = await KeysAsync(s, s.Alice);
+        Assert.Equal([(keys[0].Id, false, true), (keys[1].Id, false, false)], keys);
+        Assert.Equal(3, await CountAsync(s, "SELECT count(*) FROM records WHERE data_key_id = @id", new { id = keys[1].Id }));
+        var outcome = Assert.Single(await s.Db.Get<ErasureSweep>().RunAsync(Cancellation));
+        Assert.Equal(4, outcome.Deleted);
+        Assert.All(await SampleData.NewestAsync(s.Db, s.Alice, s.Program.Id), record => Assert.NotNull(record.Payload));
+    }
+
+    [Theory, MemberData(nameof(Engines))]
     public async Task WithdrawAgainAfterRejoin_FilesANewRequest_ThatErasesWhatWasCollectedMeanwhile(Engine engine)
     {
         await using var s = await SetupAsync(engine);
