@@ -33,6 +33,7 @@ internal static class IngestBenchmark
     public const int Clients = 4;
     private static readonly string[] Categories = ["keystrokes", "mouse_movements", "transcriptions"];
     private const string PlainTable = "bench_plain_records";
+    private static readonly TimeSpan CapturedStep = TimeSpan.FromMicroseconds(100);
 
     public static async Task<int> RunAsync(int records, int rounds, DatabaseProvider provider, string? postgres, TextWriter output)
     {
@@ -68,11 +69,14 @@ internal static class IngestBenchmark
             using var walPages = new WalPages();
             var pagesPerThousand = new List<(double Endpoint, double Raw, double Plain)>();
             using var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(2) };
-            await PostAsync(http, tokens[0], BuildBatch(0, BatchSize), "warm-up");   // JIT, pools, keys
+            await PostAsync(http, tokens[0], BuildBatch(0, BatchSize, DateTimeOffset.UtcNow), "warm-up");   // JIT, pools, keys
 
             for (var round = 1; round <= rounds; round++)
             {
-                var batches = Enumerable.Range(0, records / BatchSize).Select(b => BuildBatch(round * 10_000_000 + b * BatchSize, BatchSize)).ToList();
+                // Captured 100 µs apart from now on: each batch later than the one before, as an agent's are (a million
+                // records span 100 s, inside the five minutes a captured time may be ahead of the portal's clock).
+                var capturedFrom = DateTimeOffset.UtcNow;
+                var batches = Enumerable.Range(0, records / BatchSize).Select(b => BuildBatch(round * 10_000_000 + b * BatchSize, BatchSize, capturedFrom.AddTicks(CapturedStep.Ticks * b * BatchSize))).ToList();
                 phases.Reset();
                 var pages = walPages.Total;
                 var (endpoint, latencies) = await TimeEndpointAsync(http, tokens, batches, round);
@@ -188,7 +192,7 @@ internal static class IngestBenchmark
                 var n = b * BatchSize + i;
                 var scope = new DataKeyScope(subjectIds[n % subjectIds.Length], programId, categoryIds[n % categoryIds.Length]);
                 var key = scopeKeys[scope];
-                var capturedAt = receivedAt.AddSeconds(-n);
+                var capturedAt = receivedAt.AddTicks(CapturedStep.Ticks * (n - count));
                 var (nonce, sealedPayload) = RecordPayloads.Seal(key, capturedAt, Payload(n));
                 return new RecordRow(programId, scope.CategoryId, scope.SubjectId, null, key.Id, capturedAt, receivedAt, nonce, sealedPayload);
             }).ToArray()).ToList();
@@ -249,9 +253,13 @@ internal static class IngestBenchmark
         return rate;
     }
 
-    private static byte[] BuildBatch(int first, int size)
+    /// <summary>
+    /// A batch of <paramref name="size"/> records of as many people, captured <see cref="CapturedStep"/> apart from
+    /// <paramref name="capturedFrom"/> (until 2026-12-01 every batch of a round was captured within the same second,
+    /// which put each batch at random places of the time indexes instead of at their end).
+    /// </summary>
+    private static byte[] BuildBatch(int first, int size, DateTimeOffset capturedFrom)
     {
-        var now = DateTimeOffset.UtcNow;
         var builder = new StringBuilder(size * 420);
         builder.Append('[');
         for (var i = 0; i < size; i++)
@@ -261,7 +269,7 @@ internal static class IngestBenchmark
                 builder.Append(',');
             builder.Append("{\"subject\":\"person").Append(n % 2_000).Append("@bench.example\",\"category\":\"")
                 .Append(Categories[n % Categories.Length]).Append("\",\"capturedAt\":\"")
-                .Append(now.AddMilliseconds(n % 1_000).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'")).Append("\",\"payload\":")
+                .Append(capturedFrom.AddTicks(CapturedStep.Ticks * i).ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'")).Append("\",\"payload\":")
                 .Append(Payload(n)).Append('}');
         }
         builder.Append(']');
