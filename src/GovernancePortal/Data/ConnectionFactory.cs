@@ -43,7 +43,8 @@ public sealed class ConnectionFactory
         // synchronous = FULL: a commit is on disk when it returns, so an answer sent after it (collection's 200, an
         // audit event before the data it logs) survives a power cut, not only a crash of the process.
         // The write-ahead log is checkpointed in the background (SqliteCheckpoints); SQLite's own checkpoint, which
-        // runs inside a commit, only past its safety net.
+        // runs inside a commit, only past its safety net. temp_store = MEMORY keeps the savepoints' journal of a
+        // collection group (and temporary sort trees, which the portal's queries keep small) out of temporary files.
         await connection.ExecuteAsync($"PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = {SqliteCheckpoints.SafetyNet};");
         return connection;
     }
