@@ -1,3 +1,4 @@
+using System.Data;
 using System.Data.Common;
 using Dapper;
 using GovernancePortal.Data;
@@ -95,11 +96,10 @@ public sealed class SubjectDirectory(ConnectionFactory connections, TimeProvider
 
     private const string IdColumns = "SELECT id AS Id, email AS Email, external_id AS ExternalId FROM subjects";
 
-    private const string InsertIfAbsent = """
-        INSERT INTO subjects (external_id, email, display_name, created_at)
-        VALUES (@ExternalId, @Email, @DisplayName, @Now)
-        ON CONFLICT DO NOTHING
-        """;
+    // Followed by the rows' VALUES and ON CONFLICT DO NOTHING.
+    private const string InsertIfAbsent = "INSERT INTO subjects (external_id, email, display_name, created_at)";
+
+    private const int InsertChunk = 250;
 
     /// <summary>The key a collector's subject reference is matched by: a lower-cased email, or the identity provider's id as given.</summary>
     public static string ReferenceKey(string reference)
@@ -123,16 +123,19 @@ public sealed class SubjectDirectory(ConnectionFactory connections, TimeProvider
         if (missing.Count == 0)
             return ids;
         var now = StoredTime.Normalize(time.GetUtcNow());
-        foreach (var key in missing)
+        // Many rows to a statement: a collector's first batches name hundreds of new people each.
+        foreach (var chunk in missing.Chunk(InsertChunk))
         {
-            var isEmail = key.Contains('@');
-            await scope.ExecuteAsync(InsertIfAbsent, new
+            var parameters = new DynamicParameters(new { Now = now });
+            var rows = chunk.Select((key, i) =>
             {
-                ExternalId = isEmail ? null : key,
-                Email = isEmail ? key : null,
-                DisplayName = key,
-                Now = now,
+                var isEmail = key.Contains('@');
+                parameters.Add($"ExternalId{i}", isEmail ? null : key, DbType.String);
+                parameters.Add($"Email{i}", isEmail ? key : null, DbType.String);
+                parameters.Add($"DisplayName{i}", key, DbType.String);
+                return $"(@ExternalId{i}, @Email{i}, @DisplayName{i}, @Now)";
             });
+            await scope.ExecuteAsync($"{InsertIfAbsent} VALUES {string.Join(", ", rows)} ON CONFLICT DO NOTHING", parameters);
         }
         await ReadAsync();
         return ids;
