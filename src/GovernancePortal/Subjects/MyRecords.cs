@@ -95,17 +95,46 @@ public sealed class MyRecords(ConnectionFactory connections, ProgramQueries prog
         ORDER BY captured_at DESC, id DESC
         """;
 
-    private static string PageAllMerged(int categories) => $"""
+    private static string PageAllMerged(int categories, bool fromStart) => $"""
         SELECT id AS Id, category_id AS CategoryId, subject_id AS SubjectId, program_id AS ProgramId, data_key_id AS DataKeyId,
                captured_at AS CapturedAt, received_at AS ReceivedAt, nonce AS Nonce, payload AS Payload
         FROM records
         WHERE subject_id = @SubjectId AND id IN (
             SELECT id FROM (
                 {string.Join("\n        UNION ALL\n        ", Enumerable.Range(0, categories).Select(i =>
-                    $"SELECT id, captured_at FROM records WHERE subject_id = @SubjectId AND program_id = @ProgramId AND category_id = @Category{i} AND captured_at >= @From AND captured_at < @To"))}
+                    $"SELECT id, captured_at FROM records WHERE subject_id = @SubjectId AND program_id = @ProgramId AND category_id = @Category{i} AND captured_at >= @From AND {(fromStart ? AtOrBeforeStart : "captured_at < @To")}"))}
                 ORDER BY captured_at DESC, id DESC
                 LIMIT @Limit OFFSET @Offset))
         ORDER BY captured_at DESC, id DESC
+        """;
+
+    // SQLite, deep in the whole program (DeepStartAsync). Each range is bounded by the points themselves (they lie inside
+    // [From, To)), so that SQLite seeks it in the index rather than filtering the whole of [From, To).
+    private const string AtOrBeforeStart = "captured_at <= @StartAt AND (captured_at < @StartAt OR id <= @StartId)";
+
+    private static string CountsByCategory(int categories) => string.Join("\nUNION ALL\n", Enumerable.Range(0, categories).Select(i => $"""
+        SELECT @Category{i} AS CategoryId, count(*) AS Count FROM records
+        WHERE subject_id = @SubjectId AND program_id = @ProgramId AND category_id = @Category{i} AND captured_at >= @From AND captured_at < @To
+        """));
+
+    private const string PointInCategory = """
+        SELECT captured_at AS At, id AS Id FROM records
+        WHERE subject_id = @SubjectId AND program_id = @ProgramId AND category_id = @CategoryId AND captured_at >= @From AND captured_at < @To
+        ORDER BY captured_at DESC, id DESC
+        LIMIT 1 OFFSET @Share
+        """;
+
+    private const string CountBetweenPoints = """
+        SELECT count(*) FROM records
+        WHERE subject_id = @SubjectId AND program_id = @ProgramId AND category_id = @CategoryId
+          AND captured_at >= @OwnAt AND (captured_at > @OwnAt OR id > @OwnId)
+          AND captured_at <= @StartAt AND (captured_at < @StartAt OR id < @StartId)
+        """;
+
+    private const string CountAfterStart = """
+        SELECT count(*) FROM records
+        WHERE subject_id = @SubjectId AND program_id = @ProgramId AND category_id = @CategoryId
+          AND captured_at >= @StartAt AND (captured_at > @StartAt OR id > @StartId) AND captured_at < @To
         """;
 
     private const string PageInCategory = """
@@ -133,12 +162,12 @@ public sealed class MyRecords(ConnectionFactory connections, ProgramQueries prog
     /// <summary>
     /// One page of the subject's records in a program, newest first, optionally of one category and captured in
     /// [<paramref name="from"/>, <paramref name="to"/>), each payload opened for them, with the total matching the filters.
-    /// <paramref name="knownTotal"/>: the person's count of records in the program (or in the category asked for), when
-    /// the caller has just read it (<see cref="ProgramHoldings"/>); it stands for the total when no time range is given,
+    /// <paramref name="knownCounts"/>: the person's number of records in each category of the program (by category id),
+    /// when the caller has just read them (<see cref="ProgramHoldings"/>); without a time range they stand for the counts,
     /// so a page does not count a person's records a second time (80 ms for a million on PostgreSQL).
     /// </summary>
     public async Task<MyRecordsPage> PageAsync(long subjectId, string programKey, string? categoryKey, DateTimeOffset? from, DateTimeOffset? to,
-        int offset, int limit, CancellationToken cancellationToken = default, long? knownTotal = null)
+        int offset, int limit, CancellationToken cancellationToken = default, IReadOnlyDictionary<long, long>? knownCounts = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
@@ -149,7 +178,7 @@ public sealed class MyRecords(ConnectionFactory connections, ProgramQueries prog
         if (!string.IsNullOrEmpty(categoryKey) && (category = program.Categories.FirstOrDefault(c => c.Key == categoryKey)) is null)
             return new MyRecordsPage([], 0);
 
-        var parameters = new
+        var parameters = new DynamicParameters(new
         {
             SubjectId = subjectId,
             ProgramId = program.Id,
@@ -158,25 +187,102 @@ public sealed class MyRecords(ConnectionFactory connections, ProgramQueries prog
             To = to ?? Latest,
             Offset = offset,
             Limit = limit,
-        };
-        var total = knownTotal is { } known && from is null && to is null ? known
-            : await connection.ExecuteScalarAsync<long>(new CommandDefinition(category is null ? CountAll : CountInCategory, parameters, cancellationToken: cancellationToken));
-        if (total <= offset)
-            return new MyRecordsPage([], total);
+        });
+        var known = from is null && to is null ? knownCounts : null;
         CommandDefinition page;
+        long total;
         if (category is not null || connections.Dialect.Provider == DatabaseProvider.Postgres)
+        {
+            total = known is not null ? (category is null ? known.Values.Sum() : known.GetValueOrDefault(category.Id))
+                : await connection.ExecuteScalarAsync<long>(new CommandDefinition(category is null ? CountAll : CountInCategory, parameters, cancellationToken: cancellationToken));
             page = new CommandDefinition(category is null ? PageAll : PageInCategory, parameters, cancellationToken: cancellationToken);
+        }
         else
         {
-            var merged = new DynamicParameters(parameters);
             for (var i = 0; i < program.Categories.Count; i++)
-                merged.Add($"Category{i}", program.Categories[i].Id);
-            page = new CommandDefinition(PageAllMerged(program.Categories.Count), merged, cancellationToken: cancellationToken);
+                parameters.Add($"Category{i}", program.Categories[i].Id);
+            var counts = program.Categories.Select(c => c.Id).ToDictionary(id => id, id => known?.GetValueOrDefault(id) ?? 0);
+            if (known is null)
+                foreach (var row in await connection.QueryAsync<CategoryCount>(new CommandDefinition(CountsByCategory(program.Categories.Count), parameters, cancellationToken: cancellationToken)))
+                    counts[row.CategoryId] = row.Count;
+            total = counts.Values.Sum();
+            var fromStart = offset >= DeepOffset && total > offset;
+            if (fromStart)
+            {
+                var (startAt, startId, skip) = await DeepStartAsync(connection, parameters, counts, total, offset, cancellationToken);
+                parameters.Add("StartAt", startAt);
+                parameters.Add("StartId", startId);
+                parameters.Add("Offset", skip);
+            }
+            page = new CommandDefinition(PageAllMerged(program.Categories.Count, fromStart), parameters, cancellationToken: cancellationToken);
         }
+        if (total <= offset)
+            return new MyRecordsPage([], total);
         var rows = (await connection.QueryAsync<SealedRecord>(page)).ToList();
         var liveKeys = await keys.GetManyAsync(connection, rows.Select(row => row.DataKeyId));
         var categories = program.Categories.ToDictionary(c => c.Id);
         return new MyRecordsPage(rows.Select(row => Open(row, categories[row.CategoryId], liveKeys)).ToList(), total);
+    }
+
+    /// <summary>From this offset on, SQLite's page of the whole program starts the merge at a point found category by category.</summary>
+    internal const int DeepOffset = 1_000;
+
+    /// <summary>
+    /// SQLite, deep in the whole program: where the merge of the categories' ranges starts, and how many entries it still
+    /// steps over. The merge costs about four times as much per entry as walking one range, so each category is first
+    /// walked alone to its share of the offset (its count's share of the total); the newest of those points is the
+    /// start. The entries newer than the start are then exactly: the start's category's share, plus for each other
+    /// category its share less its entries between its own point and the start (a short range when the categories
+    /// are spread alike over time), or, for a category too small for a share, its entries after the start. Whatever
+    /// the spread, the page is exact; an uneven spread only leaves more for the merge to step over.
+    /// </summary>
+    private static async Task<(DateTimeOffset At, long Id, long Skip)> DeepStartAsync(DbConnection connection, DynamicParameters filter,
+        IReadOnlyDictionary<long, long> counts, long total, int offset, CancellationToken cancellationToken)
+    {
+        var points = new List<CategoryPoint>();
+        foreach (var (categoryId, count) in counts)
+        {
+            // Below the category's count, since offset < total.
+            var share = (long)((double)offset * count / total);
+            if (share == 0)
+                continue;
+            var point = await connection.QuerySingleAsync<PointRow>(new CommandDefinition(PointInCategory,
+                With(filter, new { CategoryId = categoryId, Share = share }), cancellationToken: cancellationToken));
+            points.Add(new CategoryPoint(categoryId, share, point.At, point.Id));
+        }
+        // The largest category's share is at least offset / categories, so there is a start.
+        var start = points.MaxBy(p => (p.At, p.Id))!;
+        var newer = start.Share;
+        foreach (var (categoryId, count) in counts.Where(c => c.Key != start.CategoryId && c.Value > 0))
+        {
+            var own = points.FirstOrDefault(p => p.CategoryId == categoryId);
+            var parameters = With(filter, new { CategoryId = categoryId, StartAt = start.At, StartId = start.Id, OwnAt = own?.At, OwnId = own?.Id });
+            newer += own is null
+                ? await connection.ExecuteScalarAsync<long>(new CommandDefinition(CountAfterStart, parameters, cancellationToken: cancellationToken))
+                : own.Share - await connection.ExecuteScalarAsync<long>(new CommandDefinition(CountBetweenPoints, parameters, cancellationToken: cancellationToken));
+        }
+        return (start.At, start.Id, offset - newer);
+    }
+
+    private static DynamicParameters With(DynamicParameters filter, object more)
+    {
+        var parameters = new DynamicParameters(filter);
+        parameters.AddDynamicParams(more);
+        return parameters;
+    }
+
+    private sealed record CategoryPoint(long CategoryId, long Share, DateTimeOffset At, long Id);
+
+    private sealed record PointRow
+    {
+        public DateTimeOffset At { get; init; }
+        public long Id { get; init; }
+    }
+
+    private sealed record CategoryCount
+    {
+        public long CategoryId { get; init; }
+        public long Count { get; init; }
     }
 
     private static MyRecord Open(SealedRecord row, DataCategory category, IReadOnlyDictionary<long, DataKey> liveKeys)

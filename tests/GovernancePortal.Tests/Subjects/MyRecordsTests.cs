@@ -54,7 +54,7 @@ public sealed class MyRecordsTests : DatabaseTests
     }
 
     [Theory, MemberData(nameof(Engines))]
-    public async Task Page_TheHoldingsCount_StandsForTheTotal_OnlyWithoutATimeRange(Engine engine)
+    public async Task Page_TheHoldingsCounts_StandForTheTotal_OnlyWithoutATimeRange(Engine engine)
     {
         await using var db = await TestDatabase.CreateAsync(engine);
         var mci = await SampleData.ProgramAsync(db, "mci", "keystrokes", "transcriptions");
@@ -64,19 +64,71 @@ public sealed class MyRecordsTests : DatabaseTests
             .ToArray());
         var records = db.Get<MyRecords>();
         var holding = await records.ProgramAsync(alice, "mci", Cancellation);
-        var keystrokes = holding!.Categories.Single(c => c.Category.Key == "keystrokes").RecordCount;
+        var counts = holding!.Categories.ToDictionary(c => c.Category.Id, c => c.RecordCount);
 
-        var all = await records.PageAsync(alice, "mci", null, null, null, 0, 3, Cancellation, holding.RecordCount);
-        var inCategory = await records.PageAsync(alice, "mci", "keystrokes", null, null, 0, 3, Cancellation, keystrokes);
-        // A count that is not the filter's is ignored once a time range narrows it: the page counts for itself.
-        var ranged = await records.PageAsync(alice, "mci", null, SampleData.Epoch.AddDays(3), SampleData.Epoch.AddDays(6), 0, 3, Cancellation, holding.RecordCount);
-        // The known count is taken as it is, not checked against the database: past its end there is no page.
-        var pastTheEnd = await records.PageAsync(alice, "mci", null, null, null, 4, 3, Cancellation, knownTotal: 4);
+        var all = await records.PageAsync(alice, "mci", null, null, null, 0, 3, Cancellation, counts);
+        var inCategory = await records.PageAsync(alice, "mci", "keystrokes", null, null, 0, 3, Cancellation, counts);
+        // Counts that are not the filter's are ignored once a time range narrows it: the page counts for itself.
+        var ranged = await records.PageAsync(alice, "mci", null, SampleData.Epoch.AddDays(3), SampleData.Epoch.AddDays(6), 0, 3, Cancellation, counts);
+        // The known counts are taken as they are, not checked against the database: past their end there is no page.
+        var fewer = new Dictionary<long, long> { [mci["keystrokes"]] = 2, [mci["transcriptions"]] = 2 };
+        var pastTheEnd = await records.PageAsync(alice, "mci", null, null, null, 4, 3, Cancellation, fewer);
 
         Assert.Equal((10, 3), (all.Total, all.Records.Count));
         Assert.Equal("5: day: 8, day: 6, day: 4", $"{inCategory.Total}: {string.Join(", ", inCategory.Records.Select(r => r.Preview))}");
         Assert.Equal((3, 3), (ranged.Total, ranged.Records.Count));
         Assert.Equal((4, 0), (pastTheEnd.Total, pastTheEnd.Records.Count));
+    }
+
+    [Theory, MemberData(nameof(Engines))]
+    public async Task Page_DeepInTheProgram_IsExactlyTheNewestFirstOrder_WithTiesUnevenCategoriesAndTimeRanges(Engine engine)
+    {
+        await using var db = await TestDatabase.CreateAsync(engine);
+        var mci = await SampleData.ProgramAsync(db, "mci", "keystrokes", "mouse", "transcriptions", "performance");
+        var alice = await SampleData.SubjectAsync(db, "alice@example.com");
+        var bob = await SampleData.SubjectAsync(db, "bob@example.com");
+        // 3,600 records: keystrokes and mouse spread alike over the whole time, transcriptions only in its newest
+        // part, and three of performance (too few for a share of offsets below 1,200), two of them the newest of all;
+        // times repeat, within a category and across them.
+        var random = new Random(13);
+        var wanted = new List<NewRecord>();
+        for (var i = 0; i < 3_597; i++)
+        {
+            var second = random.Next(0, 2_000);
+            var category = i % 10 < 4 ? "keystrokes" : i % 10 < 8 || second < 1_400 ? "mouse" : "transcriptions";
+            wanted.Add(new NewRecord(mci.Id, mci[category], alice, SampleData.Epoch.AddSeconds(second), $$"""{"n":{{i}}}"""));
+        }
+        foreach (var second in new[] { 0, 2_000, 2_000 })
+            wanted.Add(new NewRecord(mci.Id, mci["performance"], alice, SampleData.Epoch.AddSeconds(second), "{}"));
+        foreach (var chunk in wanted.Chunk(900))
+            await SampleData.AddRecordsAsync(db, chunk);
+        await SampleData.AddRecordsAsync(db, Enumerable.Range(0, 300)
+            .Select(i => new NewRecord(mci.Id, mci["keystrokes"], bob, SampleData.Epoch.AddSeconds(i), "{}")).ToArray());
+        var records = db.Get<MyRecords>();
+        var all = await records.PageAsync(alice, "mci", null, null, null, 0, 5_000, Cancellation);
+        Assert.Equal(3_600, all.Total);
+        Assert.Equal(3_600, all.Records.Count);
+        Assert.True(all.Records.Zip(all.Records.Skip(1)).All(p => p.First.CapturedAt > p.Second.CapturedAt || (p.First.CapturedAt == p.Second.CapturedAt && p.First.Id > p.Second.Id)));
+        var counts = (await records.ProgramAsync(alice, "mci", Cancellation))!.Categories.ToDictionary(c => c.Category.Id, c => c.RecordCount);
+
+        foreach (var offset in new[] { MyRecords.DeepOffset - 1, MyRecords.DeepOffset, 1_100, 1_234, 1_800, 2_999, 3_590, 3_599 })
+        {
+            var page = await records.PageAsync(alice, "mci", null, null, null, offset, 25, Cancellation);
+            var turned = await records.PageAsync(alice, "mci", null, null, null, offset, 25, Cancellation, counts);
+            var expected = all.Records.Skip(offset).Take(25).Select(r => r.Id).ToList();
+            Assert.Equal(expected, page.Records.Select(r => r.Id).ToList());
+            Assert.Equal(expected, turned.Records.Select(r => r.Id).ToList());
+        }
+
+        var from = SampleData.Epoch.AddSeconds(300);
+        var to = SampleData.Epoch.AddSeconds(1_700);
+        var ranged = all.Records.Where(r => r.CapturedAt >= from && r.CapturedAt < to).ToList();
+        foreach (var offset in new[] { MyRecords.DeepOffset, ranged.Count / 2, ranged.Count - 1 })
+        {
+            var page = await records.PageAsync(alice, "mci", null, from, to, offset, 25, Cancellation, counts);
+            Assert.Equal(ranged.Count, page.Total);
+            Assert.Equal(ranged.Skip(offset).Take(25).Select(r => r.Id).ToList(), page.Records.Select(r => r.Id).ToList());
+        }
     }
 
     [Theory, MemberData(nameof(Engines))]
