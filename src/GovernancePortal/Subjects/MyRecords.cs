@@ -82,7 +82,8 @@ public sealed class MyRecords(ConnectionFactory connections, ProgramQueries prog
     // offset touches the other records' payloads. On PostgreSQL the index is (subject, program, captured_at, id)
     // INCLUDE (category), so a page at any depth is an index-only walk. SQLite's index is (subject, program,
     // category, captured_at, rowid): the whole program's page merges each category's range of it in order
-    // (SQLite's compound-select merge), as deep pages would otherwise sort all of the person's records.
+    // (SQLite's compound-select merge), as deep pages would otherwise sort all of the person's records, and from
+    // DeepOffset on starts the merge at a point found category by category (DeepStartAsync).
     private const string PageAll = """
         SELECT id AS Id, category_id AS CategoryId, subject_id AS SubjectId, program_id AS ProgramId, data_key_id AS DataKeyId,
                captured_at AS CapturedAt, received_at AS ReceivedAt, nonce AS Nonce, payload AS Payload
