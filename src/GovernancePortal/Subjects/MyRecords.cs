@@ -207,13 +207,13 @@ public sealed class MyRecords(ConnectionFactory connections, ProgramQueries prog
                 foreach (var row in await connection.QueryAsync<CategoryCount>(new CommandDefinition(CountsByCategory(program.Categories.Count), parameters, cancellationToken: cancellationToken)))
                     counts[row.CategoryId] = row.Count;
             total = counts.Values.Sum();
-            var fromStart = offset >= DeepOffset && total > offset;
-            if (fromStart)
+            var start = offset >= DeepOffset && total > offset ? await DeepStartAsync(connection, parameters, counts, total, offset, cancellationToken) : null;
+            var fromStart = start is not null;
+            if (start is { } found)
             {
-                var (startAt, startId, skip) = await DeepStartAsync(connection, parameters, counts, total, offset, cancellationToken);
-                parameters.Add("StartAt", startAt);
-                parameters.Add("StartId", startId);
-                parameters.Add("Offset", skip);
+                parameters.Add("StartAt", found.At);
+                parameters.Add("StartId", found.Id);
+                parameters.Add("Offset", found.Skip);
             }
             page = new CommandDefinition(PageAllMerged(program.Categories.Count, fromStart), parameters, cancellationToken: cancellationToken);
         }
@@ -234,10 +234,13 @@ public sealed class MyRecords(ConnectionFactory connections, ProgramQueries prog
     /// walked alone to its share of the offset (its count's share of the total); the newest of those points is the
     /// start. The entries newer than the start are then exactly: the start's category's share, plus for each other
     /// category its share less its entries between its own point and the start (a short range when the categories
-    /// are spread alike over time), or, for a category too small for a share, its entries after the start. Whatever
-    /// the spread, the page is exact; an uneven spread only leaves more for the merge to step over.
+    /// are spread alike over time), or, for a category without a share, its entries after the start. Whatever the
+    /// spread, the page is exact; an uneven spread only leaves more for the merge to step over. Counts that are no longer
+    /// true (records erased or collected since the holdings were read) change only the shares. There is no start (null),
+    /// and the page merges all the way down, when a category no longer holds its share, or when the start turns out to be
+    /// past the page (categories without a share held more of the newest entries than the shares left over).
     /// </summary>
-    private static async Task<(DateTimeOffset At, long Id, long Skip)> DeepStartAsync(DbConnection connection, DynamicParameters filter,
+    private static async Task<(DateTimeOffset At, long Id, long Skip)?> DeepStartAsync(DbConnection connection, DynamicParameters filter,
         IReadOnlyDictionary<long, long> counts, long total, int offset, CancellationToken cancellationToken)
     {
         var points = new List<CategoryPoint>();
@@ -247,14 +250,15 @@ public sealed class MyRecords(ConnectionFactory connections, ProgramQueries prog
             var share = (long)((double)offset * count / total);
             if (share == 0)
                 continue;
-            var point = await connection.QuerySingleAsync<PointRow>(new CommandDefinition(PointInCategory,
-                With(filter, new { CategoryId = categoryId, Share = share }), cancellationToken: cancellationToken));
+            if (await connection.QuerySingleOrDefaultAsync<PointRow>(new CommandDefinition(PointInCategory,
+                    With(filter, new { CategoryId = categoryId, Share = share }), cancellationToken: cancellationToken)) is not { } point)
+                return null;
             points.Add(new CategoryPoint(categoryId, share, point.At, point.Id));
         }
-        // The largest category's share is at least offset / categories, so there is a start.
-        var start = points.MaxBy(p => (p.At, p.Id))!;
+        if (points.MaxBy(p => (p.At, p.Id)) is not { } start)
+            return null;
         var newer = start.Share;
-        foreach (var (categoryId, count) in counts.Where(c => c.Key != start.CategoryId && c.Value > 0))
+        foreach (var categoryId in counts.Keys.Where(id => id != start.CategoryId))
         {
             var own = points.FirstOrDefault(p => p.CategoryId == categoryId);
             var parameters = With(filter, new { CategoryId = categoryId, StartAt = start.At, StartId = start.Id, OwnAt = own?.At, OwnId = own?.Id });
@@ -262,7 +266,9 @@ public sealed class MyRecords(ConnectionFactory connections, ProgramQueries prog
                 ? await connection.ExecuteScalarAsync<long>(new CommandDefinition(CountAfterStart, parameters, cancellationToken: cancellationToken))
                 : own.Share - await connection.ExecuteScalarAsync<long>(new CommandDefinition(CountBetweenPoints, parameters, cancellationToken: cancellationToken));
         }
-        return (start.At, start.Id, offset - newer);
+        // More entries above the start than the offset (a category without a share had many of the newest): the start is
+        // past the page, and the page merges all the way down.
+        return newer > offset ? null : (start.At, start.Id, offset - newer);
     }
 
     private static DynamicParameters With(DynamicParameters filter, object more)

@@ -120,6 +120,16 @@ public sealed class MyRecordsTests : DatabaseTests
             Assert.Equal(expected, turned.Records.Select(r => r.Id).ToList());
         }
 
+        // Counts read before records were collected or erased (one category far too large, one as if empty) leave the pages exact.
+        var inflated = counts.ToDictionary(c => c.Key, c => c.Key == mci["keystrokes"] ? 50_000 : c.Value);
+        var oneMissing = counts.ToDictionary(c => c.Key, c => c.Key == mci["transcriptions"] ? 0 : c.Value);
+        foreach (var offset in new[] { MyRecords.DeepOffset, 1_800, 2_999 })
+        {
+            var expected = all.Records.Skip(offset).Take(25).Select(r => r.Id).ToList();
+            Assert.Equal(expected, (await records.PageAsync(alice, "mci", null, null, null, offset, 25, Cancellation, inflated)).Records.Select(r => r.Id).ToList());
+            Assert.Equal(expected, (await records.PageAsync(alice, "mci", null, null, null, offset, 25, Cancellation, oneMissing)).Records.Select(r => r.Id).ToList());
+        }
+
         var from = SampleData.Epoch.AddSeconds(300);
         var to = SampleData.Epoch.AddSeconds(1_700);
         var ranged = all.Records.Where(r => r.CapturedAt >= from && r.CapturedAt < to).ToList();
