@@ -51,7 +51,8 @@ public static class SqliteCheckpoints
     private sealed class Checkpointer(string connectionString)
     {
         // Never creates the file: a checkpoint that starts after a throwaway database was deleted must not bring it back.
-        private readonly string _connectionString = new SqliteConnectionStringBuilder(connectionString) { Mode = SqliteOpenMode.ReadWrite }.ToString();
+        // Not pooled: the connection is closed once its checkpoint is done, and holds nothing open between them.
+        private readonly string _connectionString = new SqliteConnectionStringBuilder(connectionString) { Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString();
         private long _pages;
         private int _pending;
         private int _running;
