@@ -23,7 +23,8 @@ internal sealed class WalPages : IDisposable
         _listener.Start();
     }
 
-    public long Total => Interlocked.Read(ref _total);
+    /// <summary>The pages counted since the last call.</summary>
+    public long Take() => Interlocked.Exchange(ref _total, 0);
 
     public void Dispose() => _listener.Dispose();
 }

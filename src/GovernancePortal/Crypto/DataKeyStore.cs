@@ -15,12 +15,9 @@ namespace GovernancePortal.Crypto;
 /// </summary>
 public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
 {
-    // Followed by the rows' VALUES and OnConflictDoNothing.
     private const string InsertIfAbsent = "INSERT INTO data_keys (subject_id, program_id, category_id, wrapped_key, master_key_id, created_at)";
 
     private const string OnConflictDoNothing = "ON CONFLICT (subject_id, program_id, category_id) WHERE destroyed_at IS NULL AND sealed_at IS NULL DO NOTHING";
-
-    private const int InsertChunk = 250;
 
     private const string ScopedColumns = """
         SELECT id AS Id, subject_id AS SubjectId, program_id AS ProgramId, category_id AS CategoryId,
@@ -75,19 +72,9 @@ public sealed class DataKeyStore(MasterKeyRing ring, TimeProvider time)
             return keys;
         var now = time.GetUtcNow();
         // Many rows to a statement: a collector's first batches bring thousands of new scopes each.
-        foreach (var chunk in missing.Chunk(InsertChunk))
-        {
-            var parameters = new DynamicParameters(new { MasterKeyId = ring.Current.Id, CreatedAt = now });
-            var rows = chunk.Select((scope, i) =>
-            {
-                parameters.Add($"SubjectId{i}", scope.SubjectId);
-                parameters.Add($"ProgramId{i}", scope.ProgramId);
-                parameters.Add($"CategoryId{i}", scope.CategoryId);
-                parameters.Add($"WrappedKey{i}", Wrap(ring.Current, RandomNumberGenerator.GetBytes(32), scope));
-                return $"(@SubjectId{i}, @ProgramId{i}, @CategoryId{i}, @WrappedKey{i}, @MasterKeyId, @CreatedAt)";
-            });
-            await unitOfWork.ExecuteAsync($"{InsertIfAbsent} VALUES {string.Join(", ", rows)} {OnConflictDoNothing}", parameters);
-        }
+        await unitOfWork.InsertManyAsync(InsertIfAbsent, missing,
+            scope => [scope.SubjectId, scope.ProgramId, scope.CategoryId, Wrap(ring.Current, RandomNumberGenerator.GetBytes(32), scope), ring.Current.Id, now],
+            OnConflictDoNothing);
         await ReadLiveAsync();
         return keys;
 

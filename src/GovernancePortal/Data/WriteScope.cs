@@ -40,6 +40,34 @@ public sealed class WriteScope : IAsyncDisposable
 
     public Task<T> QuerySingleAsync<T>(string sql, object? parameters = null) => Connection.QuerySingleAsync<T>(Command(sql, parameters));
 
+    /// <summary>
+    /// Inserts <paramref name="rows"/> many to a statement, in their order (callers that must not deadlock pass them sorted):
+    /// <paramref name="insert"/> is the INSERT with its columns, <paramref name="values"/> a row's values in the columns'
+    /// order, and <paramref name="onConflict"/> what follows the VALUES. Every value is a parameter.
+    /// </summary>
+    public async Task InsertManyAsync<T>(string insert, IEnumerable<T> rows, Func<T, object?[]> values, string onConflict)
+    {
+        foreach (var chunk in rows.Chunk(InsertChunk))
+        {
+            var parameters = new DynamicParameters();
+            var tuples = new List<string>(chunk.Length);
+            for (var row = 0; row < chunk.Length; row++)
+            {
+                var names = new List<string>();
+                foreach (var value in values(chunk[row]))
+                {
+                    var name = $"r{row}c{names.Count}";
+                    parameters.Add(name, value);
+                    names.Add("@" + name);
+                }
+                tuples.Add($"({string.Join(", ", names)})");
+            }
+            await ExecuteAsync($"{insert} VALUES {string.Join(", ", tuples)} {onConflict}", parameters);
+        }
+    }
+
+    private const int InsertChunk = 250;
+
     /// <summary>Takes the fair gate of these rows before their row lock (see <see cref="SqlDialect.GateAsync"/>).</summary>
     public Task GateAsync(Gate gate, GateMode mode, params IReadOnlyCollection<long> ids) => Dialect.GateAsync(this, gate, mode, ids);
 

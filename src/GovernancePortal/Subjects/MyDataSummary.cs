@@ -24,6 +24,9 @@ public sealed record ProgramHoldings(MonitoringProgram Program, IReadOnlyList<Ca
 
     public long RecordCount => Categories.Sum(c => c.RecordCount);
 
+    /// <summary>The person's number of records in each category, by category id: what <see cref="MyRecords.PageAsync"/> takes as known counts.</summary>
+    public IReadOnlyDictionary<long, long> RecordCounts => Categories.ToDictionary(c => c.Category.Id, c => c.RecordCount);
+
     public DateTimeOffset? LastCapturedAt => Categories.Max(c => c.LastCapturedAt);
 
     /// <summary>The categories the person's pages list (<see cref="CategoryHoldings.IsShown"/>).</summary>

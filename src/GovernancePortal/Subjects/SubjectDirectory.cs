@@ -1,4 +1,3 @@
-using System.Data;
 using System.Data.Common;
 using Dapper;
 using GovernancePortal.Data;
@@ -96,10 +95,7 @@ public sealed class SubjectDirectory(ConnectionFactory connections, TimeProvider
 
     private const string IdColumns = "SELECT id AS Id, email AS Email, external_id AS ExternalId FROM subjects";
 
-    // Followed by the rows' VALUES and ON CONFLICT DO NOTHING.
     private const string InsertIfAbsent = "INSERT INTO subjects (external_id, email, display_name, created_at)";
-
-    private const int InsertChunk = 250;
 
     /// <summary>The key a collector's subject reference is matched by: a lower-cased email, or the identity provider's id as given.</summary>
     public static string ReferenceKey(string reference)
@@ -124,19 +120,8 @@ public sealed class SubjectDirectory(ConnectionFactory connections, TimeProvider
             return ids;
         var now = StoredTime.Normalize(time.GetUtcNow());
         // Many rows to a statement: a collector's first batches name hundreds of new people each.
-        foreach (var chunk in missing.Chunk(InsertChunk))
-        {
-            var parameters = new DynamicParameters(new { Now = now });
-            var rows = chunk.Select((key, i) =>
-            {
-                var isEmail = key.Contains('@');
-                parameters.Add($"ExternalId{i}", isEmail ? null : key, DbType.String);
-                parameters.Add($"Email{i}", isEmail ? key : null, DbType.String);
-                parameters.Add($"DisplayName{i}", key, DbType.String);
-                return $"(@ExternalId{i}, @Email{i}, @DisplayName{i}, @Now)";
-            });
-            await scope.ExecuteAsync($"{InsertIfAbsent} VALUES {string.Join(", ", rows)} ON CONFLICT DO NOTHING", parameters);
-        }
+        await scope.InsertManyAsync(InsertIfAbsent, missing,
+            key => key.Contains('@') ? [null, key, key, now] : [key, null, key, now], "ON CONFLICT DO NOTHING");
         await ReadAsync();
         return ids;
 

@@ -31,15 +31,23 @@ public sealed class MyRecordsTests : DatabaseTests
         Assert.Equal(["text: bob's secret"], bobs.Records.Select(r => r.Preview));
     }
 
-    [Theory, MemberData(nameof(Engines))]
-    public async Task Page_CategoryAndDateFilters_NarrowTheRecordsAndTheTotal(Engine engine)
+    /// <summary>alice's ten records in <c>mci</c>, one a day from the epoch, keystrokes on even days and transcriptions on odd ones.</summary>
+    private static async Task<(TestDatabase Db, SampleProgram Mci, long Alice)> TenDaysAsync(Engine engine)
     {
-        await using var db = await TestDatabase.CreateAsync(engine);
+        var db = await TestDatabase.CreateAsync(engine);
         var mci = await SampleData.ProgramAsync(db, "mci", "keystrokes", "transcriptions");
         var alice = await SampleData.SubjectAsync(db, "alice@example.com");
         await SampleData.AddRecordsAsync(db, Enumerable.Range(0, 10)
             .Select(day => new NewRecord(mci.Id, mci[day % 2 == 0 ? "keystrokes" : "transcriptions"], alice, SampleData.Epoch.AddDays(day), $$"""{"day":{{day}}}"""))
             .ToArray());
+        return (db, mci, alice);
+    }
+
+    [Theory, MemberData(nameof(Engines))]
+    public async Task Page_CategoryAndDateFilters_NarrowTheRecordsAndTheTotal(Engine engine)
+    {
+        var (db, mci, alice) = await TenDaysAsync(engine);
+        await using var _ = db;
         var records = db.Get<MyRecords>();
 
         var keystrokes = await records.PageAsync(alice, "mci", "keystrokes", null, null, 0, 25, Cancellation);
@@ -56,15 +64,11 @@ public sealed class MyRecordsTests : DatabaseTests
     [Theory, MemberData(nameof(Engines))]
     public async Task Page_TheHoldingsCounts_StandForTheTotal_OnlyWithoutATimeRange(Engine engine)
     {
-        await using var db = await TestDatabase.CreateAsync(engine);
-        var mci = await SampleData.ProgramAsync(db, "mci", "keystrokes", "transcriptions");
-        var alice = await SampleData.SubjectAsync(db, "alice@example.com");
-        await SampleData.AddRecordsAsync(db, Enumerable.Range(0, 10)
-            .Select(day => new NewRecord(mci.Id, mci[day % 2 == 0 ? "keystrokes" : "transcriptions"], alice, SampleData.Epoch.AddDays(day), $$"""{"day":{{day}}}"""))
-            .ToArray());
+        var (db, mci, alice) = await TenDaysAsync(engine);
+        await using var _ = db;
         var records = db.Get<MyRecords>();
         var holding = await records.ProgramAsync(alice, "mci", Cancellation);
-        var counts = holding!.Categories.ToDictionary(c => c.Category.Id, c => c.RecordCount);
+        var counts = holding!.RecordCounts;
 
         var all = await records.PageAsync(alice, "mci", null, null, null, 0, 3, Cancellation, counts);
         var inCategory = await records.PageAsync(alice, "mci", "keystrokes", null, null, 0, 3, Cancellation, counts);
@@ -109,7 +113,7 @@ public sealed class MyRecordsTests : DatabaseTests
         Assert.Equal(3_600, all.Total);
         Assert.Equal(3_600, all.Records.Count);
         Assert.True(all.Records.Zip(all.Records.Skip(1)).All(p => p.First.CapturedAt > p.Second.CapturedAt || (p.First.CapturedAt == p.Second.CapturedAt && p.First.Id > p.Second.Id)));
-        var counts = (await records.ProgramAsync(alice, "mci", Cancellation))!.Categories.ToDictionary(c => c.Category.Id, c => c.RecordCount);
+        var counts = (await records.ProgramAsync(alice, "mci", Cancellation))!.RecordCounts;
 
         foreach (var offset in new[] { MyRecords.DeepOffset - 1, MyRecords.DeepOffset, 1_100, 1_234, 1_800, 2_999, 3_590, 3_599 })
         {
